@@ -1,0 +1,226 @@
+"""Settings shared by every environment. Every value is read from the environment with django-environ."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env = environ.Env()
+env.read_env(str(BASE_DIR / ".env"), overwrite=False) if (BASE_DIR / ".env").exists() else None
+
+# GENERAL
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+# DATABASES
+DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/notifications")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# URLS
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+# APPS
+DJANGO_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "django.contrib.postgres",
+]
+THIRD_PARTY_APPS = ["rest_framework", "drf_spectacular"]
+LOCAL_APPS = [
+    "subscriptions.apps.SubscriptionsConfig",
+    "notifications.apps.NotificationsConfig",
+    "wallets.apps.WalletsConfig",
+    "templates.apps.TemplatesConfig",
+]
+INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
+
+# SECURITY
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# MIDDLEWARE
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+# STATIC
+STATIC_ROOT = str(BASE_DIR / "staticfiles")
+STATIC_URL = "/static/"
+
+# TEMPLATES (Django's HTML templates; notification templates live in the `templates` app's models)
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# EMAIL (customer notifications; SMTP in production)
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Prepaid Notifications <no-reply@localhost>")
+
+# ADMIN
+ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/")
+
+# LOGGING: JSON in production (LOG_FORMAT=json), readable lines in development.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "notifications.logging.ContextFilter"}},
+    "formatters": {
+        "text": {"()": "notifications.logging.TextFormatter"},
+        "json": {"()": "notifications.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
+    "root": {"level": LOG_LEVEL, "handlers": ["console"]},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "kafka": {"level": "WARNING"},
+    },
+}
+
+# CELERY
+CELERY_BROKER_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=5 * 60)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=4 * 60)
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The visibility timeout must exceed the longest task (and any countdown), else Redis re-delivers it early.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60)}
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.deliver_webhooks": {"queue": "webhooks"},
+    "notifications.tasks.send_customer_messages": {"queue": "messages"},
+}
+NOTIFICATION_SWEEP_HOUR = env.int("ADVANCE_SWEEP_HOUR", default=2)
+NOTIFICATION_SWEEP_MINUTE = env.int("ADVANCE_SWEEP_MINUTE", default=0)
+CELERY_BEAT_SCHEDULE = {
+    # every 15 s: re-enqueue due deliveries/messages that no worker holds (Redis lost them, a worker died)
+    "requeue-due-work": {
+        "task": "notifications.tasks.requeue_due_work",
+        "schedule": timedelta(seconds=env.int("REQUEUE_INTERVAL_SECONDS", default=15)),
+        "options": {"expires": 14},
+    },
+    # every 5 s: publish outbox rows whose after-commit publish did not happen
+    "publish-outbox": {
+        "task": "notifications.tasks.publish_outbox",
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 4},
+    },
+    # daily (crontab "0 2 * * *" by default): advance notifications, expiry and dormancy
+    "advance-notification-sweep": {
+        "task": "notifications.tasks.run_advance_sweep",
+        "schedule": crontab(hour=NOTIFICATION_SWEEP_HOUR, minute=NOTIFICATION_SWEEP_MINUTE),
+        "options": {"expires": 6 * 60 * 60},
+    },
+}
+
+# DRF
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["subscriptions.authentication.TenantTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["subscriptions.permissions.HasTokenLevel"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "subscriptions.api_errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"failed_auth": env.str("FAILED_AUTH_THROTTLE_RATE", default="20/min")},
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Prepaid Event Notification API",
+    "DESCRIPTION": "Event subscriptions, event inspection and replay, wallets and cards for partners.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+
+# PRODUCT SETTINGS
+KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
+KAFKA_NOTIFICATION_TOPIC = env.str("KAFKA_NOTIFICATION_TOPIC", default="pp_initiate_notification")
+KAFKA_CONSUMER_GROUP = env.str("KAFKA_CONSUMER_GROUP", default="notification-bridge")
+KAFKA_SESSION_TIMEOUT_MS = env.int("KAFKA_SESSION_TIMEOUT_MS", default=10000)
+KAFKA_MAX_MESSAGE_BYTES = env.int("KAFKA_MAX_MESSAGE_BYTES", default=256 * 1024)
+WEBHOOK_DESTINATION_ALLOWLIST = env.list("WEBHOOK_DESTINATION_ALLOWLIST", default=[])
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_READ_TIMEOUT_SECONDS = env.float("WEBHOOK_READ_TIMEOUT_SECONDS", default=15.0)
+WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = env.int("WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", default=32)
+WEBHOOK_DEFAULT_MAX_RETRIES = env.int("WEBHOOK_DEFAULT_MAX_RETRIES", default=5)
+WEBHOOK_DEFAULT_RETRY_INTERVAL_SECONDS = env.int("WEBHOOK_DEFAULT_RETRY_INTERVAL_SECONDS", default=60)
+WEBHOOK_MAX_RETRY_DELAY_SECONDS = env.int("WEBHOOK_MAX_RETRY_DELAY_SECONDS", default=6 * 60 * 60)
+WEBHOOK_EGRESS_PROXY = env.str("WEBHOOK_EGRESS_PROXY", default="")
+WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS", default=24)
+# Fernet keys, comma separated; the first encrypts, all decrypt (so the key can be rotated).
+SECRETS_ENCRYPTION_KEYS = env.list("SECRETS_ENCRYPTION_KEYS", default=[])
+DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=120)
+SIMULATE_API_ENABLED = env.bool("SIMULATE_API_ENABLED", default=True)
+SMS_PROVIDER = env.str("SMS_PROVIDER", default="console")
+SMS_API_BASE_URL = env.str("SMS_API_BASE_URL", default="https://api.twilio.com")
+SMS_ACCOUNT_SID = env.str("SMS_ACCOUNT_SID", default="")
+SMS_AUTH_TOKEN = env.str("SMS_AUTH_TOKEN", default="")
+SMS_FROM_NUMBER = env.str("SMS_FROM_NUMBER", default="")
+PUSH_PROVIDER = env.str("PUSH_PROVIDER", default="console")
+PUSH_API_BASE_URL = env.str("PUSH_API_BASE_URL", default="https://fcm.googleapis.com")
+PUSH_PROJECT_ID = env.str("PUSH_PROJECT_ID", default="")
+PUSH_ACCESS_TOKEN = env.str("PUSH_ACCESS_TOKEN", default="")
+EMAIL_CHANNEL_BACKEND = env.str("EMAIL_CHANNEL", default="smtp")

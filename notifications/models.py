@@ -1,0 +1,270 @@
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from subscriptions.models import EventSubscription, Partner
+
+
+class Event(models.Model):
+    """One event from the topic (or the outbox). eventId is unique: a repeated message creates nothing."""
+
+    class EventType(models.TextChoices):
+        INSTANT = "INSTANT"
+        ADVANCE = "ADVANCE"
+
+    event_id = models.CharField(max_length=128, unique=True)
+    event_name = models.CharField(max_length=64, db_index=True)
+    event_type = models.CharField(max_length=8, choices=EventType.choices)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="events")
+    occurred_at = models.DateTimeField()
+    entity_id = models.CharField(max_length=128, blank=True, default="")
+    sequence = models.PositiveIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict)
+    # The exact webhook body, serialised once: every attempt signs and sends the same bytes.
+    body = models.TextField()
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    source_topic = models.CharField(max_length=255, blank=True, default="")
+    source_partition = models.IntegerField(null=True, blank=True)
+    source_offset = models.BigIntegerField(null=True, blank=True)
+    source_timestamp = models.DateTimeField(null=True, blank=True, help_text="Kafka message timestamp")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["partner", "-received_at"]), models.Index(fields=["partner", "event_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} {self.event_id}"
+
+
+class EntitySequence(models.Model):
+    """The last sequence number given to events about one entity of one tenant."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    entity_id = models.CharField(max_length=128)
+    last_sequence = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "entity_id"], name="uniq_entity_sequence")]
+
+    def __str__(self) -> str:
+        return f"{self.entity_id}#{self.last_sequence}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"  # waiting for its next attempt (next_attempt_at)
+    SENDING = "SENDING", "Sending"  # claimed by a worker until lease_expires_at
+    SUCCEEDED = "SUCCEEDED", "Succeeded"
+    FAILED = "FAILED", "Failed"  # retries exhausted or permanently refused
+    CANCELLED = "CANCELLED", "Cancelled"  # subscription deleted before delivery
+
+
+class WebhookDelivery(models.Model):
+    """The outbox row for one event to one subscription."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    subscription = models.ForeignKey(
+        EventSubscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["event", "subscription"], name="uniq_delivery_per_event_subscription"),
+        ]
+        indexes = [
+            # The claim and re-enqueue queries: open work ordered by due time.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_open_due_idx",
+                condition=models.Q(status__in=["PENDING", "SENDING"]),
+            ),
+            models.Index(fields=["partner", "status"]),
+            models.Index(fields=["subscription", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP attempt of a delivery, successful or not."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
+    attempt_number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True, default="", help_text="First 2 KB of the response body")
+    error_class = models.CharField(max_length=100, blank=True, default="")
+    error_message = models.CharField(max_length=500, blank=True, default="")
+    succeeded = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["delivery_id", "attempt_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "attempt_number"], name="uniq_attempt_number"),
+        ]
+        indexes = [models.Index(fields=["started_at"])]
+
+    def __str__(self) -> str:
+        return f"attempt {self.attempt_number} of delivery {self.delivery_id}: {self.status_code or self.error_class}"
+
+
+class DeadLetter(models.Model):
+    """A Kafka message that could not be ingested, kept whole with the reason."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Open"
+        REDRIVEN = "REDRIVEN", "Re-driven"
+        DISCARDED = "DISCARDED", "Discarded"
+
+    topic = models.CharField(max_length=255)
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    key = models.BinaryField(null=True, blank=True)
+    raw_value = models.BinaryField()
+    reason_code = models.CharField(max_length=40)
+    reason = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    redriven_at = models.DateTimeField(null=True, blank=True)
+    redriven_event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "partition", "offset"], name="uniq_dead_letter_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}: {self.reason_code}"
+
+
+class OutboxMessage(models.Model):
+    """An event produced by this service (wallet changes, sweeps), written with the business change and
+    published to Kafka after commit (transactional outbox)."""
+
+    event_id = models.CharField(max_length=128, unique=True)
+    topic = models.CharField(max_length=255)
+    key = models.CharField(max_length=128, blank=True, default="")
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    publish_attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["created_at"], name="outbox_unpublished_idx", condition=models.Q(published_at=None)),
+        ]
+
+    def __str__(self) -> str:
+        return f"outbox {self.event_id} ({'published' if self.published_at else 'pending'})"
+
+
+class Channel(models.TextChoices):
+    SMS = "SMS", "SMS"
+    EMAIL = "EMAIL", "Email"
+    PUSH = "PUSH", "Push"
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    HELD = "HELD", "Held for quiet hours"
+    SENDING = "SENDING", "Sending"
+    SENT = "SENT", "Sent"
+    FAILED = "FAILED", "Failed"
+    SKIPPED = "SKIPPED", "Skipped"  # opted out, no contact data, no template, channel off: see skip_reason
+
+
+class CustomerMessage(models.Model):
+    """One customer notification on one channel for one event."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="messages")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    cardholder = models.ForeignKey(
+        "wallets.Cardholder", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    recipient = models.CharField(max_length=320, blank=True, default="")
+    locale = models.CharField(max_length=16, blank=True, default="")
+    subject = models.CharField(max_length=300, blank=True, default="")
+    body = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING)
+    skip_reason = models.CharField(max_length=200, blank=True, default="")
+    provider_message_id = models.CharField(max_length=200, blank=True, default="")
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    fallback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="message_open_due_idx",
+                condition=models.Q(status__in=["PENDING", "HELD", "SENDING"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} message {self.pk} ({self.status})"
+
+
+class AdvanceNotice(models.Model):
+    """One advance (or on-the-day) notice per card, event, period and target date: the unique constraint is
+    what makes the daily sweep exactly-once, even when two sweeps run at once."""
+
+    card = models.ForeignKey("wallets.Card", on_delete=models.CASCADE, related_name="advance_notices")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    event_name = models.CharField(max_length=64)
+    days_before = models.PositiveIntegerField()
+    target_date = models.DateField(help_text="Expiry or inactivation date the notice is about")
+    due_date = models.DateField(help_text="target_date - days_before")
+    sent_on = models.DateField(help_text="Sweep date that sent it")
+    late = models.BooleanField(default=False)
+    event_id = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["card", "event_name", "days_before", "target_date"], name="uniq_advance_notice"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} -{self.days_before}d for card {self.card_id} ({self.target_date})"
+
+
+class ServiceHeartbeat(models.Model):
+    """Last sign of life of a background process (worker, beat, bridge), for /readyz and `status`."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_seen_at = models.DateTimeField()
+    details = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.last_seen_at:%H:%M:%S}"
+
+
+def new_claim_token() -> uuid.UUID:
+    return uuid.uuid4()

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from notifications import ops_views
+
+urlpatterns = [
+    path("healthz", ops_views.healthz, name="healthz"),
+]

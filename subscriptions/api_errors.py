@@ -1,0 +1,49 @@
+"""One error shape for the whole partner API:
+`{"error": {"code": ..., "message": ..., "fields": {field: [messages]}}}` plus DRF's field errors at the top level
+for validation errors, so clients can read either."""
+
+import logging
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+    def __init__(self, detail=None, code=None, extra: dict | None = None):
+        super().__init__(detail, code)
+        self.extra = extra or {}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        if isinstance(exc, IntegrityError):
+            logger.warning("Integrity error turned into 409: %s", exc)
+            return Response(
+                {"error": {"code": "conflict", "message": "The request conflicts with existing data."}},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"nonFieldErrors": exc.detail}
+        response.data = {
+            "error": {"code": "validation_error", "message": "The request has invalid fields.", "fields": fields}
+        }
+    elif isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        body = {"error": {"code": getattr(exc, "default_code", "error"), "message": str(detail)}}
+        if isinstance(exc, Conflict) and exc.extra:
+            body["error"].update(exc.extra)
+        response.data = body
+    return response

@@ -1,0 +1,70 @@
+"""Partner API authentication: `Authorization: Bearer {token}` plus `X-TENANT-ID: {tenant_id}` (DESIGN.md).
+
+401 without a valid token; 403 when the tenant header is missing or names another tenant than the token's."""
+
+import logging
+from dataclasses import dataclass
+
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+
+from subscriptions.models import ApiToken, Partner, hash_token
+
+logger = logging.getLogger(__name__)
+TENANT_HEADER = "HTTP_X_TENANT_ID"
+
+
+@dataclass
+class PartnerPrincipal:
+    """`request.user` for partner API calls."""
+
+    partner: Partner
+    token: ApiToken
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_staff: bool = False
+
+    @property
+    def username(self) -> str:
+        return f"{self.partner.tenant_id}/token:{self.token.prefix}"
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class TenantTokenAuthentication(BaseAuthentication):
+    keyword = b"bearer"
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if not parts:
+            raise exceptions.NotAuthenticated("Authorization: Bearer {token} header is required.")
+        if parts[0].lower() != self.keyword or len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer {token}'.")
+        try:
+            raw = parts[1].decode()
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("Invalid token.") from None
+        token = (
+            ApiToken.objects.select_related("partner")
+            .filter(token_hash=hash_token(raw), revoked_at__isnull=True, partner__is_active=True)
+            .first()
+        )
+        if token is None:
+            # Log who tried, never the token itself.
+            logger.warning("API authentication failed from %s", request.META.get("REMOTE_ADDR"))
+            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        tenant = request.META.get(TENANT_HEADER, "")
+        if not tenant:
+            raise exceptions.PermissionDenied("X-TENANT-ID header is required.")
+        if tenant != token.partner.tenant_id:
+            logger.warning("Token of tenant %s used with X-TENANT-ID %r", token.partner.tenant_id, tenant[:64])
+            raise exceptions.PermissionDenied("This token is not valid for the tenant in X-TENANT-ID.")
+        now = timezone.now()
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return PartnerPrincipal(partner=token.partner, token=token), token
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'

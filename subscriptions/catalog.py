@@ -1,0 +1,196 @@
+"""The event catalog: every event the platform emits, in one registry.
+
+Everything that needs to know about events (subscription validation, ingest, the event-types API, templates,
+customer routing, quiet hours) reads this module and nothing else.
+"""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+EventType = Literal["INSTANT", "ADVANCE"]
+ALL_EVENTS = "ALL_EVENTS"
+
+# Variables shared by many events: name -> (JSON type, description)
+_KIT = {"kitNo": ("string", "Card kit number")}
+_CARD = {
+    **_KIT,
+    "cardId": ("string", "Stable card id (unchanged by reissue)"),
+    "last4": ("string", "Last four digits of the card number"),
+}
+_HOLDER = {"customerId": ("string", "Cardholder id"), "cardholderName": ("string", "Cardholder name")}
+_MONEY = {
+    "amount": ("string", "Decimal amount, e.g. \"125.50\""),
+    "currency": ("string", "ISO 4217 currency code"),
+}
+_TXN = {
+    **_CARD,
+    **_MONEY,
+    "transactionId": ("string", "Transaction id"),
+    "merchantName": ("string", "Merchant name"),
+    "balance": ("string", "Wallet balance after the transaction"),
+}
+_WALLET = {"walletId": ("string", "Wallet id"), **_HOLDER}
+_STATUS = {"previousStatus": ("string", "Status before the change"), "newStatus": ("string", "Status after the change")}
+_ADVANCE = {
+    **_CARD,
+    **_HOLDER,
+    "daysBefore": ("integer", "How many days ahead of the event this notice is sent"),
+    "late": ("boolean", "True when a missed daily sweep sends this notice after its day"),
+}
+
+
+@dataclass(frozen=True)
+class EventDefinition:
+    name: str
+    category: str
+    event_type: EventType
+    description: str
+    variables: dict[str, tuple[str, str]] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    customer_facing: bool = False
+    # A critical notice reaches the cardholder even if they opted out of the channel (regulatory notices).
+    critical: bool = False
+    # An urgent notice (security) is sent at once, even in the cardholder's quiet hours.
+    urgent: bool = False
+
+    def data_schema(self) -> dict:
+        """JSON Schema of the event's `data` object."""
+        return {
+            "type": "object",
+            "properties": {k: {"type": t, "description": d} for k, (t, d) in self.variables.items()},
+            "required": list(self.required),
+            "additionalProperties": True,
+        }
+
+
+def _e(name, category, event_type, description, variables, required=("kitNo",), **flags) -> EventDefinition:
+    return EventDefinition(name, category, event_type, description, dict(variables), tuple(required), **flags)
+
+
+CARD, TXN, WALLET, CUSTOMER, FEES, PLATFORM = (
+    "Card lifecycle",
+    "Transactions",
+    "Wallet",
+    "Customer",
+    "Fees",
+    "Platform",
+)
+
+_DEFINITIONS = [
+    # Seed 001: the seven subscribable events.
+    _e("KIT_STATUS_UPDATE", CARD, "INSTANT", "Card/kit status changes (activation, blocking, closure)",
+       {**_CARD, **_HOLDER, **_STATUS}, customer_facing=True),
+    _e("TRANSACTION_NOTIFICATION", TXN, "INSTANT", "All transactions including recon",
+       {**_TXN, **_HOLDER, "transactionType": ("string", "LOAD, AUTHORIZATION, CLEARING, REFUND, REVERSAL…"),
+        "status": ("string", "APPROVED or DECLINED"), "declineReason": ("string", "Why it was declined")},
+       customer_facing=True),
+    _e("KIT_INACTIVATION_NOTIFICATION", CARD, "INSTANT", "Card inactivated due to dormancy",
+       {**_CARD, **_HOLDER, "lastActivityAt": ("string", "Last activity time")}, customer_facing=True, critical=True),
+    _e("KIT_INACTIVATION_ADVANCE_NOTIFICATION", CARD, "ADVANCE", "N days before dormancy inactivation",
+       {**_ADVANCE, "inactivationDate": ("string", "Date the card will be inactivated")}, customer_facing=True,
+       critical=True),
+    _e("KIT_EXPIRY_NOTIFICATION", CARD, "INSTANT", "Card has expired",
+       {**_CARD, **_HOLDER, "expiryDate": ("string", "Expiry date")}, customer_facing=True, critical=True),
+    _e("KIT_EXPIRY_ADVANCE_NOTIFICATION", CARD, "ADVANCE", "N days before card expiry",
+       {**_ADVANCE, "expiryDate": ("string", "Expiry date")}, customer_facing=True, critical=True),
+    _e("CARD_RENEWAL", CARD, "INSTANT", "Card renewal initiated (reissue: new number, CVV and expiry, same cardId)",
+       {**_CARD, **_HOLDER, "expiryDate": ("string", "New expiry date"),
+        "previousLast4": ("string", "Last four digits of the replaced card")}, customer_facing=True),
+    # Card lifecycle (seeds 000, 002, 004).
+    _e("CARD_ISSUED", CARD, "INSTANT", "A card was issued to a cardholder", {**_CARD, **_HOLDER},
+       customer_facing=True),
+    _e("CARD_ACTIVATED", CARD, "INSTANT", "A card was activated", {**_CARD, **_HOLDER}, customer_facing=True),
+    _e("CARD_BLOCKED", CARD, "INSTANT", "A card was blocked", {**_CARD, **_HOLDER, "reason": ("string", "Reason")},
+       customer_facing=True, urgent=True),
+    _e("CARD_CLOSED", CARD, "INSTANT", "A card was closed permanently", {**_CARD, **_HOLDER},
+       customer_facing=True, critical=True),
+    _e("CARD_AUTHORIZED", CARD, "INSTANT", "Card authorization attempt completed (seed 004 CardAuthorized)",
+       {**_CARD, "authorized": ("boolean", "Whether the card was authorized"),
+        "responseCode": ("string", "Network response code")}),
+    _e("CARD_STATUS_CHANGED", CARD, "INSTANT", "Card changed status to active or inactive (seed 004)",
+       {**_CARD, **_STATUS}),
+    _e("CARD_PIN_CHANGED", CARD, "INSTANT", "The card PIN was set or changed", {**_CARD, **_HOLDER},
+       customer_facing=True, urgent=True),
+    _e("CARD_TOKENIZED", CARD, "INSTANT", "The card was provisioned to a mobile wallet",
+       {**_CARD, **_HOLDER, "walletProvider": ("string", "e.g. Google Pay")}, customer_facing=True, urgent=True),
+    _e("CARD_REISSUED", CARD, "INSTANT", "The previous card number was replaced (lost, damaged, fraud)",
+       {**_CARD, **_HOLDER, "previousLast4": ("string", "Replaced card's last four digits")}),
+    # Transactions (seeds 003, 004).
+    _e("CARD_TRANSACTION_APPROVED", TXN, "INSTANT", "Card transaction approval", {**_TXN, **_HOLDER},
+       customer_facing=True),
+    _e("CARD_TRANSACTION_DECLINED", TXN, "INSTANT", "Card transaction declined",
+       {**_TXN, **_HOLDER, "declineReason": ("string", "Why it was declined")}, customer_facing=True),
+    _e("CARD_TRANSACTION_CLEARING_PENDING", TXN, "INSTANT", "Card transaction clearing pending", _TXN),
+    _e("CARD_TRANSACTION_CLEARING_FAILED", TXN, "INSTANT", "Card transaction clearing failed",
+       {**_TXN, "reason": ("string", "Failure reason")}),
+    _e("CARD_TRANSACTION_CLEARED", TXN, "INSTANT", "Card transaction cleared", _TXN),
+    _e("CARD_TRANSACTION_REFUND", TXN, "INSTANT", "Card transaction refund", {**_TXN, **_HOLDER},
+       customer_facing=True),
+    _e("CARD_TRANSACTION_REVERSAL", TXN, "INSTANT", "Card transaction reversal", {**_TXN, **_HOLDER},
+       customer_facing=True),
+    _e("CARD_3DS_CHALLENGE", TXN, "INSTANT", "Card 3DS challenge: a one-time code for an online purchase",
+       {**_TXN, **_HOLDER, "otp": ("string", "One-time code")}, customer_facing=True, urgent=True),
+    _e("TRANSACTION_STATUS_CHANGED", TXN, "INSTANT", "A transaction changed status (seed 004)",
+       {**_TXN, "previousStatus": ("string", "Old status"), "newStatus": ("string", "New status")}),
+    _e("TRANSACTION_COMPLETED", TXN, "INSTANT", "A transaction request completed; sent once (seed 004)", _TXN),
+    _e("TRANSACTION_BATCH_COMPLETED", TXN, "INSTANT", "A batch of transactions completed (seed 004 Transaction)",
+       {"batchId": ("string", "Batch id"), "totalTransactionsCount": ("integer", "Total"),
+        "successTransactionCount": ("integer", "Succeeded"), "failedTransactionCount": ("integer", "Failed")},
+       required=("batchId",)),
+    # Wallet (seeds 000, 002).
+    _e("WALLET_STATUS_CHANGED", WALLET, "INSTANT", "Wallet status changed (Update Wallet Status)",
+       {**_WALLET, **_STATUS, "reason": ("string", "Reason code"), "comment": ("string", "Free text"),
+        "channel": ("string", "PARTNER_API, SUPPORT or SYSTEM")}, required=("walletId",), customer_facing=True),
+    _e("WALLET_LOCKED", WALLET, "INSTANT", "Wallet temporarily locked", _WALLET, required=("walletId",),
+       customer_facing=True, urgent=True),
+    _e("WALLET_BLOCKED", WALLET, "INSTANT", "Wallet blocked; needs support to unblock", _WALLET,
+       required=("walletId",), customer_facing=True, critical=True),
+    _e("WALLET_FRAUD_SUSPENDED", WALLET, "INSTANT", "Wallet suspended pending a fraud investigation", _WALLET,
+       required=("walletId",), customer_facing=True, critical=True, urgent=True),
+    _e("WALLET_CLOSED", WALLET, "INSTANT", "Wallet closed permanently", _WALLET, required=("walletId",),
+       customer_facing=True, critical=True),
+    _e("WALLET_LOADED", WALLET, "INSTANT", "Money loaded into the wallet",
+       {**_WALLET, **_MONEY, "balance": ("string", "Balance after the load")}, required=("walletId",),
+       customer_facing=True),
+    _e("WALLET_DEPOSIT_RECEIVED", WALLET, "INSTANT", "A deposit arrived in the wallet (seed 002 TREASURY/DEPOSIT)",
+       {**_WALLET, **_MONEY, "operationId": ("string", "Operation id")}, required=("walletId",)),
+    _e("WALLET_LOW_BALANCE", WALLET, "INSTANT", "Wallet balance fell below the product threshold",
+       {**_WALLET, "balance": ("string", "Balance"), "currency": ("string", "Currency")}, required=("walletId",),
+       customer_facing=True),
+    # Customer.
+    _e("CUSTOMER_REGISTERED", CUSTOMER, "INSTANT", "A cardholder was registered", _HOLDER,
+       required=("customerId",), customer_facing=True),
+    _e("CUSTOMER_KYC_UPDATED", CUSTOMER, "INSTANT", "The cardholder's KYC status changed",
+       {**_HOLDER, "kycStatus": ("string", "New KYC status")}, required=("customerId",), customer_facing=True),
+    _e("CUSTOMER_CONTACT_CHANGED", CUSTOMER, "INSTANT", "The cardholder's phone or email changed",
+       {**_HOLDER, "field": ("string", "phone or email")}, required=("customerId",), customer_facing=True,
+       urgent=True),
+    _e("CUSTOMER_OTP", CUSTOMER, "INSTANT", "A one-time password for the cardholder",
+       {**_HOLDER, "otp": ("string", "One-time code"), "purpose": ("string", "What it authorises")},
+       required=("customerId",), customer_facing=True, urgent=True, critical=True),
+    # Fees.
+    _e("FEE_CHARGED", FEES, "INSTANT", "A fee was charged to the wallet",
+       {**_CARD, **_HOLDER, **_MONEY, "feeType": ("string", "e.g. ANNUAL, REPLACEMENT")}, customer_facing=True,
+       critical=True),
+    _e("ANNUAL_FEE_DUE", FEES, "INSTANT", "The annual fee will be charged soon",
+       {**_CARD, **_HOLDER, **_MONEY, "dueDate": ("string", "Date")}, customer_facing=True, critical=True),
+    # Platform events about the partner's own integration.
+    _e("SUBSCRIPTION_DISABLED", PLATFORM, "INSTANT", "A webhook subscription was disabled after failures",
+       {"subscriptionEventName": ("string", "The subscription's eventName"), "destination": ("string", "URL"),
+        "reason": ("string", "Why"), "lastError": ("string", "Last error")}, required=("subscriptionEventName",)),
+    _e("WEBHOOK_TEST", PLATFORM, "INSTANT", "A signed sample event sent on request to test an endpoint",
+       {"message": ("string", "Sample text")}, required=()),
+]
+
+EVENT_CATALOG: dict[str, EventDefinition] = {d.name: d for d in _DEFINITIONS}
+CATEGORIES: list[str] = list(dict.fromkeys(d.category for d in _DEFINITIONS))
+SUBSCRIBABLE_EVENT_NAMES: list[str] = [ALL_EVENTS, *EVENT_CATALOG]
+
+
+def get_event(name: str) -> EventDefinition | None:
+    return EVENT_CATALOG.get(name)
+
+
+def is_advance(name: str) -> bool:
+    definition = EVENT_CATALOG.get(name)
+    return definition is not None and definition.event_type == "ADVANCE"

@@ -1,0 +1,133 @@
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from subscriptions.models import Partner
+from wallets.state_machine import WalletStatus
+
+
+class Product(models.Model):
+    """A card program of a partner; carries the dormancy period and product-level notification settings."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="products")
+    code = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    dormancy_days = models.PositiveIntegerField(default=365)
+    currency = models.CharField(max_length=3, default="INR")
+    default_locale = models.CharField(max_length=16, default="en")
+    # Channel fallback order used when a channel fails permanently, e.g. ["PUSH", "SMS", "EMAIL"].
+    channel_fallback_order = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["partner_id", "code"]
+        constraints = [models.UniqueConstraint(fields=["partner", "code"], name="uniq_product_code")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Cardholder(models.Model):
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="cardholders")
+    external_id = models.CharField(max_length=100, help_text="The partner's customer id")
+    name = models.CharField(max_length=200)
+    phone = models.CharField(max_length=32, blank=True, default="", help_text="E.164, e.g. +919800000001")
+    email = models.EmailField(blank=True, default="")
+    push_token = models.CharField(max_length=500, blank=True, default="")
+    locale = models.CharField(max_length=16, default="en")
+    timezone = models.CharField(max_length=64, default="UTC")
+    # Channels the cardholder opted out of, e.g. {"SMS": false}; absent means opted in.
+    channel_preferences = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["partner_id", "external_id"]
+        constraints = [models.UniqueConstraint(fields=["partner", "external_id"], name="uniq_cardholder_ext_id")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})"
+
+
+class Wallet(models.Model):
+    wallet_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="wallets")
+    cardholder = models.ForeignKey(Cardholder, on_delete=models.PROTECT, related_name="wallets")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="wallets")
+    status = models.CharField(
+        max_length=20, choices=[(s.value, s.value) for s in WalletStatus], default=WalletStatus.ACTIVE
+    )
+    balance = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, default="INR")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("unblock_wallet", "Can unblock FRAUD/BLOCKED wallets (support)")]
+
+    def __str__(self) -> str:
+        return f"wallet {self.wallet_id} ({self.status})"
+
+
+class Card(models.Model):
+    """A card (kit). Only the last four digits of the number are stored, never the full number or CVV."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", "Active"
+        INACTIVE = "INACTIVE", "Inactive (dormant)"
+        EXPIRED = "EXPIRED", "Expired"
+        REPLACED = "REPLACED", "Replaced by reissue"
+        BLOCKED = "BLOCKED", "Blocked"
+        CLOSED = "CLOSED", "Closed"
+
+    card_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kit_no = models.CharField(max_length=64)
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="cards")
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="cards")
+    last4 = models.CharField(max_length=4)
+    expiry_date = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["partner", "kit_no"], name="uniq_card_kit_no")]
+        indexes = [
+            models.Index(fields=["status", "expiry_date"]),
+            models.Index(fields=["status", "last_activity_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"kit {self.kit_no} ****{self.last4}"
+
+    @property
+    def masked_number(self) -> str:
+        return f"XXXX XXXX XXXX {self.last4}"
+
+
+class WalletStatusTransition(models.Model):
+    """Immutable record of one wallet status change."""
+
+    class Channel(models.TextChoices):
+        PARTNER_API = "PARTNER_API", "Partner API"
+        SUPPORT = "SUPPORT", "Support"
+        SYSTEM = "SYSTEM", "System"
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=20)
+    to_status = models.CharField(max_length=20)
+    reason = models.CharField(max_length=40)
+    comment = models.TextField(blank=True, default="")
+    actor = models.CharField(max_length=200)
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    event_id = models.CharField(max_length=128, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status} ({self.reason})"
