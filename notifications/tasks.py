@@ -1,8 +1,52 @@
+"""Celery tasks: thin wrappers that take ids and call one service. The database is the source of truth; a task
+lost from Redis (flushed, worker killed) is found again by `requeue_due_work`, so every task here is idempotent and
+acknowledged late."""
+
+import logging
+from datetime import date
+
 from celery import shared_task
 
-from notifications import services
+from notifications import delivery, dispatch, services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_webhooks(delivery_ids: list[int], endpoint_key: str | None = None) -> dict:
+    """Send one endpoint's batch of deliveries; schedule the retries it asks for."""
+    outcome = delivery.deliver_batch(delivery_ids, endpoint_key=endpoint_key)
+    dispatch.schedule_retries(outcome.retrying or {}, endpoint_key=endpoint_key)
+    if outcome.deferred:
+        # The endpoint is saturated in this process: come back shortly instead of holding a thread.
+        deliver_webhooks.apply_async(args=[outcome.deferred, endpoint_key], countdown=1)
+    return {"claimed": outcome.claimed, "succeeded": outcome.succeeded, "failed": outcome.failed}
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_customer_messages(message_ids: list[int]) -> int:
+    from notifications import messaging
+
+    follow_ups = messaging.message_send_batch(message_ids=message_ids)
+    dispatch.schedule_message_follow_ups(follow_ups)
+    return len(message_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def requeue_due_work() -> dict:
+    """Beat, every few seconds: re-enqueue due work that no worker holds (Redis lost it, a worker died)."""
+    return dispatch.requeue_due_work()
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def publish_outbox() -> int:
     return services.outbox_publish_pending()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_advance_sweep(run_date: str | None = None) -> dict:
+    """Daily advance-notification sweep (beat entry `advance-notification-sweep`)."""
+    from notifications import advance
+
+    report = advance.sweep_run(run_date=date.fromisoformat(run_date) if run_date else None)
+    return report.as_dict()

@@ -43,6 +43,7 @@ class ApiTokenFactory(factory.django.DjangoModelFactory):
 class EventSubscriptionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = EventSubscription
+        skip_postgeneration_save = True
 
     partner = factory.SubFactory(PartnerFactory)
     event_name = "TRANSACTION_NOTIFICATION"

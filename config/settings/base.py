@@ -224,3 +224,14 @@ PUSH_API_BASE_URL = env.str("PUSH_API_BASE_URL", default="https://fcm.googleapis
 PUSH_PROJECT_ID = env.str("PUSH_PROJECT_ID", default="")
 PUSH_ACCESS_TOKEN = env.str("PUSH_ACCESS_TOKEN", default="")
 EMAIL_CHANNEL_BACKEND = env.str("EMAIL_CHANNEL", default="smtp")
+
+# PIPELINE (endpoint health)
+WEBHOOK_DISABLE_AFTER_FAILING_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_FAILING_SECONDS", default=5 * 24 * 60 * 60)
+
+# ADVANCE NOTIFICATIONS (daily sweep, notifications/advance.py; docs/advance-notifications.md)
+# Periods (days before the expiry/inactivation date) for subscriptions that carry none, e.g. ALL_EVENTS.
+ADVANCE_DEFAULT_PERIODS = env.list("ADVANCE_DEFAULT_PERIODS", cast=int, default=[30, 15, 7])
+# How many past days a sweep looks back for notices a missed run did not send (they go out with late=true).
+ADVANCE_CATCHUP_DAYS = env.int("ADVANCE_CATCHUP_DAYS", default=7)
+# Cards per transaction: bounds memory and lock time of one step of the sweep.
+ADVANCE_SWEEP_CHUNK_SIZE = env.int("ADVANCE_SWEEP_CHUNK_SIZE", default=2000)

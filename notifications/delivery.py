@@ -1,0 +1,218 @@
+"""Webhook delivery: claim due deliveries, sign and send them, record every attempt and the outcome.
+
+Guarantees (docs/delivery.md):
+- A delivery is sent by one worker at a time: claiming takes the rows with `FOR UPDATE SKIP LOCKED` and gives them a
+  lease (status SENDING until lease_expires_at) and a fresh claim token.
+- A delivery is never marked twice: the outcome is written only `WHERE claim_token = <ours>`; a worker whose lease
+  expired and was re-claimed by another cannot overwrite the other's result.
+- Nothing is lost: the rows are the truth. A task lost from Redis, or a worker killed mid-send, leaves a PENDING row
+  or an expired lease, which `due_delivery_ids` finds again.
+"""
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from notifications import guards, retry
+from notifications.http_sender import OutgoingRequest, SendResult, get_sender
+from notifications.logging import log_context
+from notifications.models import DeliveryAttempt, DeliveryStatus, Event, WebhookDelivery
+from notifications.signing import webhook_headers
+from subscriptions.models import EventSubscription
+
+logger = logging.getLogger(__name__)
+
+# Retries due within this many seconds get a Celery countdown task; later ones are found by the periodic sweep.
+COUNTDOWN_HORIZON_SECONDS = 15 * 60
+# Per process, at most this many requests queued or in flight per endpoint before new batches for it are deferred,
+# so a slow endpoint cannot take every worker thread.
+ENDPOINT_BACKLOG_LIMIT_FACTOR = 2
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: int
+    attempt_number: int
+    event_pk: int
+    subscription_id: int
+
+
+@dataclass
+class BatchOutcome:
+    succeeded: int = 0
+    retrying: dict[int, float] | None = None  # delivery id -> seconds until its retry is due
+    failed: int = 0
+    deferred: list[int] | None = None  # ids not claimed because their endpoint is saturated
+    claimed: int = 0
+
+
+def claim_deliveries(delivery_ids: list[int], claim_token: uuid.UUID) -> list[Claimed]:
+    """Claim the due, enabled, unleased ones among `delivery_ids` (others are skipped silently)."""
+    if not delivery_ids:
+        return []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE notifications_webhookdelivery AS d
+               SET status = 'SENDING', claim_token = %s, attempt_count = d.attempt_count + 1,
+                   lease_expires_at = now() + make_interval(secs => %s)
+             WHERE d.id IN (
+                   SELECT w.id FROM notifications_webhookdelivery w
+                     JOIN subscriptions_eventsubscription s ON s.id = w.subscription_id AND s.is_enabled
+                    WHERE w.id = ANY(%s)
+                      AND ((w.status = 'PENDING' AND w.next_attempt_at <= now())
+                           OR (w.status = 'SENDING' AND w.lease_expires_at < now()))
+                    ORDER BY w.id
+                      FOR UPDATE OF w SKIP LOCKED)
+            RETURNING d.id, d.attempt_count, d.event_id, d.subscription_id
+            """,
+            [claim_token, settings.DELIVERY_LEASE_SECONDS, list(delivery_ids)],
+        )
+        return [Claimed(*row) for row in cursor.fetchall()]
+
+
+def _record(
+    claim_token: uuid.UUID,
+    claimed: list[Claimed],
+    results: dict[int, SendResult],
+    subscriptions: dict[int, EventSubscription],
+    refused: dict[int, str],
+) -> BatchOutcome:
+    """Write attempts and outcomes in one transaction; only rows still holding our claim token are updated."""
+    now = timezone.now()
+    outcome = BatchOutcome(retrying={}, claimed=len(claimed))
+    attempts: list[DeliveryAttempt] = []
+    rows: list[tuple] = []
+    for c in claimed:
+        sub = subscriptions[c.subscription_id]
+        if c.delivery_id in refused:
+            rows.append((c.delivery_id, DeliveryStatus.FAILED, now, None, refused[c.delivery_id], now))
+            outcome.failed += 1
+            continue
+        r = results[c.delivery_id]
+        attempts.append(
+            DeliveryAttempt(
+                delivery_id=c.delivery_id,
+                attempt_number=c.attempt_number,
+                started_at=r.started_at,
+                duration_ms=r.duration_ms,
+                status_code=r.status_code,
+                response_body=r.response_excerpt,
+                error_class=r.error_class,
+                error_message=r.error_message,
+                succeeded=r.succeeded,
+            )
+        )
+        error = r.summary
+        if r.succeeded:
+            rows.append((c.delivery_id, DeliveryStatus.SUCCEEDED, now, r.status_code, "", now))
+            outcome.succeeded += 1
+        elif r.status_code == 410 or not retry.has_retries_left(
+            attempts_made=c.attempt_number, max_retries=sub.max_retries
+        ):
+            rows.append((c.delivery_id, DeliveryStatus.FAILED, now, r.status_code, error, now))
+            outcome.failed += 1
+        else:
+            delay = retry.retry_delay_seconds(
+                retry_number=c.attempt_number, base_interval=sub.retry_interval_seconds, retry_after=r.retry_after
+            )
+            rows.append(
+                (c.delivery_id, DeliveryStatus.PENDING, now + timedelta(seconds=delay), r.status_code, error, None)
+            )
+            outcome.retrying[c.delivery_id] = delay
+    with transaction.atomic():
+        DeliveryAttempt.objects.bulk_create(attempts, ignore_conflicts=True)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE notifications_webhookdelivery AS d
+                   SET status = v.status, next_attempt_at = v.next_at, last_status_code = v.code,
+                       last_error = v.err, completed_at = v.completed, lease_expires_at = NULL, claim_token = NULL
+                  FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::int[], %s::varchar[],
+                              %s::timestamptz[]) AS v(id, status, next_at, code, err, completed)
+                 WHERE d.id = v.id AND d.claim_token = %s
+                """,
+                [*map(list, zip(*rows, strict=True)), claim_token],
+            )
+            if cursor.rowcount != len(rows):
+                logger.warning("%d deliveries were re-claimed by another worker; their outcome was not overwritten",
+                               len(rows) - cursor.rowcount)
+        from notifications import endpoint_health
+
+        endpoint_health.record_outcomes(claimed=claimed, results=results, subscriptions=subscriptions)
+    return outcome
+
+
+def deliver_batch(delivery_ids: list[int], endpoint_key: str | None = None) -> BatchOutcome:
+    """Claim, send and record the given deliveries. Idempotent: ids that are not due or already held are skipped."""
+    sender = get_sender()
+    limit = settings.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT * ENDPOINT_BACKLOG_LIMIT_FACTOR
+    if endpoint_key is not None and sender.endpoint_load(endpoint_key) >= limit:
+        # This endpoint already has a full backlog in this process (it is slow): leave the rows PENDING for later
+        # rather than tie up a worker thread behind it.
+        return BatchOutcome(retrying={}, deferred=list(delivery_ids))
+    claim_token = uuid.uuid4()
+    claimed = claim_deliveries(delivery_ids, claim_token)
+    if not claimed:
+        return BatchOutcome(retrying={})
+    events = Event.objects.only("id", "event_id", "body", "partner_id").in_bulk([c.event_pk for c in claimed])
+    subscriptions = EventSubscription.objects.select_related("partner").in_bulk({c.subscription_id for c in claimed})
+    secrets = {sid: sub.signing_secrets() for sid, sub in subscriptions.items()}
+    timestamp = int(time.time())
+    requests: list[OutgoingRequest] = []
+    sent_ids: list[int] = []
+    refused: dict[int, str] = {}
+    for c in claimed:
+        event = events[c.event_pk]
+        if guards.contains_card_number(event.body):
+            refused[c.delivery_id] = guards.REFUSAL_REASON
+            logger.error("Refused to send delivery %s: its body holds a card number", c.delivery_id,
+                         extra={"event_id": event.event_id, "delivery_id": c.delivery_id})
+            continue
+        body = event.body.encode()
+        sub = subscriptions[c.subscription_id]
+        requests.append(
+            OutgoingRequest(
+                endpoint_key=str(sub.pk),
+                url=sub.destination,
+                headers=webhook_headers(secrets[sub.pk], event.event_id, body, timestamp),
+                body=body,
+            )
+        )
+        sent_ids.append(c.delivery_id)
+    results = dict(zip(sent_ids, sender.send_many(requests), strict=True)) if requests else {}
+    outcome = _record(claim_token, claimed, results, subscriptions, refused)
+    for c in claimed:
+        r = results.get(c.delivery_id)
+        event = events[c.event_pk]
+        with log_context(event_id=event.event_id, delivery_id=c.delivery_id, tenant=subscriptions[c.subscription_id]
+                         .partner.tenant_id):
+            if r is not None and not r.succeeded:
+                logger.info("Attempt %d failed: %s", c.attempt_number, r.summary)
+    return outcome
+
+
+def due_delivery_ids(*, limit: int = 5000, grace_seconds: int = 30) -> dict[int, list[int]]:
+    """Open deliveries no worker holds whose time has come, grouped by subscription, for the periodic re-enqueue
+    sweep. PENDING rows must be overdue by `grace_seconds`, so freshly queued work is left to its own task."""
+    now = timezone.now()
+    rows = (
+        WebhookDelivery.objects.filter(subscription__is_enabled=True)
+        .filter(
+            Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now - timedelta(seconds=grace_seconds))
+            | Q(status=DeliveryStatus.SENDING, lease_expires_at__lt=now)
+        )
+        .order_by("next_attempt_at")
+        .values_list("subscription_id", "id")[:limit]
+    )
+    grouped: dict[int, list[int]] = {}
+    for subscription_id, delivery_id in rows:
+        grouped.setdefault(subscription_id, []).append(delivery_id)
+    return grouped

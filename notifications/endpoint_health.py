@@ -1,0 +1,81 @@
+"""Endpoint health: the one place that decides when a failing subscription is disabled.
+
+- `410 Gone` disables the subscription at once (the partner told us the endpoint is gone).
+- A subscription whose every attempt has failed for WEBHOOK_DISABLE_AFTER_FAILING_SECONDS (default 5 days) is
+  disabled. Any 2xx clears the failing streak.
+Each disablement is recorded on the subscription (reason, time, last error), audited, and emitted to the partner as a
+SUBSCRIPTION_DISABLED event. Deliveries stay PENDING and resume when the subscription is re-enabled."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from subscriptions.audit import audit_record
+from subscriptions.models import AuditEntry, EventSubscription
+
+logger = logging.getLogger(__name__)
+
+
+def subscription_disable(*, subscription: EventSubscription, reason: str, last_error: str) -> None:
+    """Disable a subscription for failing; idempotent."""
+    from notifications.services import publish_event
+
+    updated = EventSubscription.objects.filter(pk=subscription.pk, is_enabled=True).update(
+        is_enabled=False, disabled_reason=reason[:200], disabled_at=timezone.now()
+    )
+    if not updated:
+        return
+    logger.warning("Disabled subscription %s (%s): %s", subscription.pk, subscription.event_name, reason)
+    audit_record(
+        channel=AuditEntry.Channel.SYSTEM,
+        actor="system",
+        partner=subscription.partner,
+        action="subscription.disabled",
+        object_type="EventSubscription",
+        object_id=subscription.pk,
+        before={"isEnabled": True},
+        after={"isEnabled": False, "disabledReason": reason, "lastError": last_error},
+    )
+    publish_event(
+        partner=subscription.partner,
+        event_name="SUBSCRIPTION_DISABLED",
+        data={
+            "subscriptionEventName": subscription.event_name,
+            "destination": subscription.destination,
+            "reason": reason,
+            "lastError": last_error[:300],
+        },
+    )
+
+
+def record_outcomes(*, claimed, results, subscriptions: dict[int, EventSubscription]) -> None:
+    """Update each endpoint's failing streak from one batch's results (inside the recording transaction)."""
+    now = timezone.now()
+    succeeded: set[int] = set()
+    failed: dict[int, object] = {}
+    for c in claimed:
+        r = results.get(c.delivery_id)
+        if r is None:
+            continue
+        if r.succeeded:
+            succeeded.add(c.subscription_id)
+        else:
+            failed[c.subscription_id] = r
+    if succeeded:
+        EventSubscription.objects.filter(pk__in=succeeded, failing_since__isnull=False).update(failing_since=None)
+    window = timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER_FAILING_SECONDS)
+    for subscription_id, r in failed.items():
+        if subscription_id in succeeded:
+            continue
+        sub = subscriptions[subscription_id]
+        error = r.summary
+        if r.status_code == 410:
+            subscription_disable(subscription=sub, reason="Endpoint answered 410 Gone", last_error=error)
+        elif sub.failing_since is None:
+            EventSubscription.objects.filter(pk=sub.pk, failing_since__isnull=True).update(failing_since=now)
+        elif now - sub.failing_since >= window:
+            subscription_disable(
+                subscription=sub, reason=f"Every attempt failed for {window.days} days or more", last_error=error
+            )

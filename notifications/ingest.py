@@ -1,0 +1,295 @@
+"""Ingest: turn a batch of Kafka messages into Event, WebhookDelivery and CustomerMessage rows in ONE transaction.
+
+Every message ends up either as an Event (or as a duplicate of one) or as a DeadLetter with its reason; nothing is
+dropped and no exception escapes for bad input. The caller (the bridge) commits Kafka offsets only after this
+function returned, i.e. after the transaction committed."""
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils.dateparse import parse_datetime
+
+from notifications.models import CustomerMessage, DeadLetter, Event, WebhookDelivery
+from notifications.routing import plan_customer_messages
+from subscriptions.catalog import ALL_EVENTS, get_event
+from subscriptions.models import EventSubscription, Partner
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_FIELDS = ("eventId", "eventName", "tenantId", "occurredAt", "data")
+MAX_ID_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """What ingest needs of a Kafka message."""
+
+    value: bytes | None
+    topic: str = ""
+    partition: int = -1
+    offset: int = -1
+    key: bytes | None = None
+    timestamp_ms: int | None = None
+
+
+class InvalidMessage(Exception):
+    def __init__(self, code: str, reason: str):
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass
+class ParsedMessage:
+    raw: RawMessage
+    event_id: str
+    event_name: str
+    tenant_id: str
+    occurred_at: datetime
+    data: dict
+    entity_id: str
+
+
+@dataclass
+class IngestResult:
+    events_created: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    # subscription id -> delivery ids, so each Celery task serves one endpoint
+    deliveries_by_subscription: dict[int, list[int]] = field(default_factory=dict)
+    message_ids: list[int] = field(default_factory=list)
+    event_ids: list[str] = field(default_factory=list)
+
+    @property
+    def delivery_count(self) -> int:
+        return sum(len(v) for v in self.deliveries_by_subscription.values())
+
+
+def _require_string(payload: dict, name: str, max_length: int = MAX_ID_LENGTH) -> str:
+    value = payload.get(name)
+    if not isinstance(value, str):
+        raise InvalidMessage("mistyped_field", f"'{name}' must be a string, got {type(value).__name__}.")
+    if not value.strip():
+        raise InvalidMessage("missing_field", f"'{name}' must not be empty.")
+    if len(value) > max_length:
+        raise InvalidMessage("mistyped_field", f"'{name}' is longer than {max_length} characters.")
+    return value
+
+
+def parse_message(raw: RawMessage) -> ParsedMessage:
+    """Validate one message against DESIGN.md's topic contract; raises InvalidMessage with a readable reason."""
+    value = raw.value
+    if value is None:
+        raise InvalidMessage("empty", "The message has no value (tombstone or empty message).")
+    if len(value) > settings.KAFKA_MAX_MESSAGE_BYTES:
+        raise InvalidMessage(
+            "oversized", f"The message is {len(value)} bytes; the limit is {settings.KAFKA_MAX_MESSAGE_BYTES}."
+        )
+    try:
+        payload = json.loads(value.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InvalidMessage("not_utf8", f"The message is not UTF-8: {exc}.") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InvalidMessage("not_json", f"The message is not JSON: {exc}.") from None
+    if not isinstance(payload, dict):
+        raise InvalidMessage("not_an_object", f"The message is JSON {type(payload).__name__}, not an object.")
+    missing = [name for name in REQUIRED_FIELDS if name not in payload or payload[name] is None]
+    if missing:
+        raise InvalidMessage("missing_field", f"Required field(s) missing: {', '.join(missing)}.")
+    event_id = _require_string(payload, "eventId")
+    event_name = _require_string(payload, "eventName", 64)
+    tenant_id = _require_string(payload, "tenantId", 64)
+    occurred_raw = _require_string(payload, "occurredAt", 64)
+    try:
+        occurred_at = parse_datetime(occurred_raw)
+    except ValueError:
+        occurred_at = None
+    if occurred_at is None:
+        raise InvalidMessage("mistyped_field", f"'occurredAt' is not an ISO 8601 date-time: {occurred_raw!r}.")
+    if occurred_at.tzinfo is None:
+        raise InvalidMessage("mistyped_field", "'occurredAt' must carry a time zone (e.g. 'Z' or '+05:30').")
+    if not isinstance(payload["data"], dict):
+        raise InvalidMessage("mistyped_field", f"'data' must be an object, got {type(payload['data']).__name__}.")
+    entity_id = payload.get("entityId")
+    if entity_id is not None:
+        entity_id = _require_string(payload, "entityId")
+    if get_event(event_name) is None:
+        raise InvalidMessage("unknown_event_name", f"Unknown eventName {event_name!r}; see GET /event-types/.")
+    return ParsedMessage(raw, event_id, event_name, tenant_id, occurred_at, payload["data"], entity_id or "")
+
+
+def webhook_body(parsed: ParsedMessage, event_type: str, sequence: int | None) -> str:
+    """The webhook envelope of DESIGN.md, serialised once."""
+    envelope = {
+        "eventId": parsed.event_id,
+        "eventName": parsed.event_name,
+        "eventType": event_type,
+        "tenantId": parsed.tenant_id,
+        "occurredAt": parsed.occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "data": parsed.data,
+    }
+    if parsed.entity_id:
+        envelope["entityId"] = parsed.entity_id
+        envelope["sequence"] = sequence
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+
+
+def _dead_letter(raw: RawMessage, code: str, reason: str) -> DeadLetter:
+    return DeadLetter(
+        topic=raw.topic,
+        partition=raw.partition,
+        offset=raw.offset,
+        key=raw.key,
+        raw_value=raw.value or b"",
+        reason_code=code,
+        reason=reason,
+    )
+
+
+def _allocate_sequences(parsed: list[ParsedMessage], partners: dict[str, Partner]) -> list[int | None]:
+    """Per-tenant, per-entity sequence numbers 1, 2, 3… in batch (= partition) order, in one statement."""
+    counts: dict[tuple[int, str], int] = defaultdict(int)
+    for p in parsed:
+        if p.entity_id:
+            counts[(partners[p.tenant_id].pk, p.entity_id)] += 1
+    if not counts:
+        return [None] * len(parsed)
+    keys = sorted(counts)  # a fixed order keeps two concurrent bridges from deadlocking on the rows
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO notifications_entitysequence (partner_id, entity_id, last_sequence)
+            SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::int[])
+            ON CONFLICT (partner_id, entity_id)
+            DO UPDATE SET last_sequence = notifications_entitysequence.last_sequence + EXCLUDED.last_sequence
+            RETURNING partner_id, entity_id, last_sequence
+            """,
+            [[k[0] for k in keys], [k[1] for k in keys], [counts[k] for k in keys]],
+        )
+        last = {(row[0], row[1]): row[2] for row in cursor.fetchall()}
+    next_seq = {k: last[k] - counts[k] + 1 for k in keys}
+    sequences: list[int | None] = []
+    for p in parsed:
+        if p.entity_id:
+            k = (partners[p.tenant_id].pk, p.entity_id)
+            sequences.append(next_seq[k])
+            next_seq[k] += 1
+        else:
+            sequences.append(None)
+    return sequences
+
+
+def _subscription_wants(subscription: EventSubscription, event: Event) -> bool:
+    if subscription.event_name not in (event.event_name, ALL_EVENTS):
+        return False
+    # An advance notice goes only to subscriptions that asked for its period (when they named periods).
+    days_before = event.data.get("daysBefore") if event.event_type == Event.EventType.ADVANCE else None
+    periods = subscription.advance_notification_periods
+    return not (days_before is not None and periods and days_before not in periods)
+
+
+def _subscriptions_by_partner(partner_ids: set[int]) -> dict[int, list[EventSubscription]]:
+    grouped: dict[int, list[EventSubscription]] = defaultdict(list)
+    for sub in EventSubscription.objects.filter(partner_id__in=partner_ids, is_enabled=True).only(
+        "id", "partner_id", "event_name", "advance_notification_periods"
+    ):
+        grouped[sub.partner_id].append(sub)
+    return grouped
+
+
+def _validate(messages: list[RawMessage]) -> tuple[list[ParsedMessage], list[DeadLetter], dict[str, Partner]]:
+    parsed: list[ParsedMessage] = []
+    dead: list[DeadLetter] = []
+    for raw in messages:
+        try:
+            parsed.append(parse_message(raw))
+        except InvalidMessage as exc:
+            dead.append(_dead_letter(raw, exc.code, exc.reason))
+    partners = {p.tenant_id: p for p in Partner.objects.filter(tenant_id__in={p.tenant_id for p in parsed})}
+    known: list[ParsedMessage] = []
+    for p in parsed:
+        partner = partners.get(p.tenant_id)
+        if partner is None or not partner.is_active:
+            state = "unknown" if partner is None else "inactive"
+            dead.append(_dead_letter(p.raw, "unknown_tenant", f"Tenant {p.tenant_id!r} is {state}."))
+        else:
+            known.append(p)
+    return known, dead, partners
+
+
+def ingest_batch(messages: list[RawMessage]) -> IngestResult:
+    """Ingest a batch atomically. Retries once on a unique-key race with another bridge (after a rebalance)."""
+    try:
+        return _ingest_batch_once(messages)
+    except IntegrityError:
+        logger.info("Concurrent ingest of the same eventId; re-running the batch")
+        return _ingest_batch_once(messages)
+
+
+def _ingest_batch_once(messages: list[RawMessage]) -> IngestResult:
+    result = IngestResult()
+    parsed, dead, partners = _validate(messages)
+    with transaction.atomic():
+        # Drop repeats: inside the batch, then against what is already stored.
+        unique: dict[str, ParsedMessage] = {}
+        for p in parsed:
+            unique.setdefault(p.event_id, p)
+        existing = set(Event.objects.filter(event_id__in=list(unique)).values_list("event_id", flat=True))
+        fresh = [p for p in unique.values() if p.event_id not in existing]
+        result.duplicates = len(parsed) - len(fresh)
+
+        sequences = _allocate_sequences(fresh, partners)
+        events = []
+        for p, sequence in zip(fresh, sequences, strict=True):
+            event_type = get_event(p.event_name).event_type
+            events.append(
+                Event(
+                    event_id=p.event_id,
+                    event_name=p.event_name,
+                    event_type=event_type,
+                    partner=partners[p.tenant_id],
+                    occurred_at=p.occurred_at,
+                    entity_id=p.entity_id,
+                    sequence=sequence,
+                    data=p.data,
+                    body=webhook_body(p, event_type, sequence),
+                    source_topic=p.raw.topic,
+                    source_partition=p.raw.partition if p.raw.partition >= 0 else None,
+                    source_offset=p.raw.offset if p.raw.offset >= 0 else None,
+                    source_timestamp=(
+                        datetime.fromtimestamp(p.raw.timestamp_ms / 1000, UTC) if p.raw.timestamp_ms else None
+                    ),
+                )
+            )
+        Event.objects.bulk_create(events)
+        result.events_created = len(events)
+        result.event_ids = [e.event_id for e in events]
+
+        subscriptions = _subscriptions_by_partner({e.partner_id for e in events})
+        deliveries = [
+            WebhookDelivery(event=e, subscription=s, partner_id=e.partner_id, next_attempt_at=e.received_at)
+            for e in events
+            for s in subscriptions.get(e.partner_id, ())
+            if _subscription_wants(s, e)
+        ]
+        WebhookDelivery.objects.bulk_create(deliveries)
+        for d in deliveries:
+            result.deliveries_by_subscription.setdefault(d.subscription_id, []).append(d.pk)
+
+        messages_to_send = plan_customer_messages(events)
+        CustomerMessage.objects.bulk_create(messages_to_send)
+        result.message_ids = [m.pk for m in messages_to_send if m.status == "PENDING"]
+
+        if dead:
+            DeadLetter.objects.bulk_create(dead, ignore_conflicts=True)
+        result.dead_lettered = len(dead)
+    for d in dead:
+        logger.warning(
+            "Dead-lettered %s[%s]@%s (%s): %s", d.topic, d.partition, d.offset, d.reason_code, d.reason
+        )
+    return result
