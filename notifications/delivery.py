@@ -42,6 +42,7 @@ class Claimed:
     attempt_number: int
     event_pk: int
     subscription_id: int
+    attempts_before_replay: int = 0
 
 
 @dataclass
@@ -61,19 +62,21 @@ def claim_deliveries(delivery_ids: list[int], claim_token: uuid.UUID) -> list[Cl
         cursor.execute(
             """
             UPDATE notifications_webhookdelivery AS d
-               SET status = 'SENDING', claim_token = %s, attempt_count = d.attempt_count + 1,
-                   lease_expires_at = now() + make_interval(secs => %s)
+               SET status = 'SENDING', claim_token = %(token)s, attempt_count = d.attempt_count + 1,
+                   lease_expires_at = %(now)s + make_interval(secs => %(lease)s)
              WHERE d.id IN (
                    SELECT w.id FROM notifications_webhookdelivery w
                      JOIN subscriptions_eventsubscription s ON s.id = w.subscription_id AND s.is_enabled
-                    WHERE w.id = ANY(%s)
-                      AND ((w.status = 'PENDING' AND w.next_attempt_at <= now())
-                           OR (w.status = 'SENDING' AND w.lease_expires_at < now()))
+                    WHERE w.id = ANY(%(ids)s)
+                      AND ((w.status = 'PENDING' AND w.next_attempt_at <= %(now)s)
+                           OR (w.status = 'SENDING' AND w.lease_expires_at < %(now)s))
                     ORDER BY w.id
                       FOR UPDATE OF w SKIP LOCKED)
-            RETURNING d.id, d.attempt_count, d.event_id, d.subscription_id
+            RETURNING d.id, d.attempt_count, d.event_id, d.subscription_id, d.attempts_before_replay
             """,
-            [claim_token, settings.DELIVERY_LEASE_SECONDS, list(delivery_ids)],
+            # The application clock, not the database's: next_attempt_at is written from Python too.
+            {"token": claim_token, "lease": settings.DELIVERY_LEASE_SECONDS, "ids": list(delivery_ids),
+             "now": timezone.now()},
         )
         return [Claimed(*row) for row in cursor.fetchall()]
 
@@ -115,13 +118,15 @@ def _record(
             rows.append((c.delivery_id, DeliveryStatus.SUCCEEDED, now, r.status_code, "", now))
             outcome.succeeded += 1
         elif r.status_code == 410 or not retry.has_retries_left(
-            attempts_made=c.attempt_number, max_retries=sub.max_retries
+            attempts_made=c.attempt_number - c.attempts_before_replay, max_retries=sub.max_retries
         ):
             rows.append((c.delivery_id, DeliveryStatus.FAILED, now, r.status_code, error, now))
             outcome.failed += 1
         else:
             delay = retry.retry_delay_seconds(
-                retry_number=c.attempt_number, base_interval=sub.retry_interval_seconds, retry_after=r.retry_after
+                retry_number=c.attempt_number - c.attempts_before_replay,
+                base_interval=sub.retry_interval_seconds,
+                retry_after=r.retry_after,
             )
             rows.append(
                 (c.delivery_id, DeliveryStatus.PENDING, now + timedelta(seconds=delay), r.status_code, error, None)
@@ -199,10 +204,11 @@ def deliver_batch(delivery_ids: list[int], endpoint_key: str | None = None) -> B
     return outcome
 
 
-def due_delivery_ids(*, limit: int = 5000, grace_seconds: int = 30) -> dict[int, list[int]]:
+def due_delivery_ids(*, limit: int = 5000, grace_seconds: int | None = None) -> dict[int, list[int]]:
     """Open deliveries no worker holds whose time has come, grouped by subscription, for the periodic re-enqueue
     sweep. PENDING rows must be overdue by `grace_seconds`, so freshly queued work is left to its own task."""
     now = timezone.now()
+    grace_seconds = settings.REQUEUE_GRACE_SECONDS if grace_seconds is None else grace_seconds
     rows = (
         WebhookDelivery.objects.filter(subscription__is_enabled=True)
         .filter(

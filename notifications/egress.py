@@ -8,6 +8,7 @@ import socket
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
+
 from subscriptions.destinations import host_is_allowlisted, ip_is_allowlisted, ip_is_public, parse_ip_literal
 
 
@@ -25,6 +26,13 @@ def check_addresses(host: str, addresses: list[str]) -> None:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if not (ip_is_public(ip) or ip_is_allowlisted(ip)):
             raise EgressBlocked(f"{host} resolves to {ip}, a non-public address; webhooks may not reach it.")
+
+
+def check_literal_host(host: str) -> None:
+    """aiohttp connects to an IP-literal host without asking the resolver, so literals are checked here first."""
+    literal = parse_ip_literal(host)
+    if literal is not None:
+        check_addresses(host, [str(literal)])
 
 
 class GuardedResolver(AbstractResolver):

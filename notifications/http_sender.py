@@ -5,17 +5,19 @@ Celery task threads hand it a batch and wait for the results; the I/O of every b
 on the one loop, so a slow endpoint costs sockets, not threads or CPU. See docs/delivery.md for why."""
 
 import asyncio
+import atexit
 import os
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import aiohttp
 from django.conf import settings
 
-from notifications.egress import EgressBlocked, GuardedResolver
+from notifications.egress import EgressBlocked, GuardedResolver, check_literal_host
 from notifications.retry import parse_retry_after
 
 RESPONSE_EXCERPT_BYTES = 2048
@@ -61,6 +63,11 @@ class WebhookSender:
         self._busy: dict[str, int] = {}
         self._busy_lock = threading.Lock()
 
+    def close(self) -> None:
+        if self._session is not None and self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result(5)
+            self._session = None
+
     def endpoint_load(self, endpoint_key: str) -> int:
         """Requests queued or in flight for this endpoint in this process."""
         with self._busy_lock:
@@ -86,11 +93,6 @@ class WebhookSender:
                 connector=aiohttp.TCPConnector(
                     limit=0, limit_per_host=0, resolver=GuardedResolver(), ttl_dns_cache=30, enable_cleanup_closed=True
                 ),
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    connect=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
-                    sock_read=settings.WEBHOOK_READ_TIMEOUT_SECONDS,
-                ),
                 auto_decompress=False,
                 skip_auto_headers=("User-Agent",),
                 headers={"User-Agent": "prepaid-notifications/1.0 (+webhooks)"},
@@ -107,12 +109,18 @@ class WebhookSender:
             started_at = datetime.now(UTC)
             t0 = time.perf_counter()
             try:
+                check_literal_host(urlsplit(request.url).hostname or "")
                 async with self._session.post(
                     request.url,
                     data=request.body,
                     headers=request.headers,
                     allow_redirects=False,
                     proxy=settings.WEBHOOK_EGRESS_PROXY or None,
+                    timeout=aiohttp.ClientTimeout(
+                        total=None,
+                        connect=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
+                        sock_read=settings.WEBHOOK_READ_TIMEOUT_SECONDS,
+                    ),
                 ) as response:
                     excerpt = await response.content.read(RESPONSE_EXCERPT_BYTES)
                     return SendResult(
@@ -159,4 +167,5 @@ def get_sender() -> WebhookSender:
     with _sender_lock:
         if _sender is None or _sender_pid != os.getpid():
             _sender, _sender_pid = WebhookSender(), os.getpid()
+            atexit.register(_sender.close)
         return _sender

@@ -202,6 +202,22 @@ def _subscriptions_by_partner(partner_ids: set[int]) -> dict[int, list[EventSubs
     return grouped
 
 
+def _tenant_problem(parsed: ParsedMessage, partner: Partner | None) -> InvalidMessage | None:
+    if partner is None or not partner.is_active:
+        state = "unknown" if partner is None else "inactive"
+        return InvalidMessage("unknown_tenant", f"Tenant {parsed.tenant_id!r} is {state}.")
+    return None
+
+
+def check_message(raw: RawMessage) -> InvalidMessage | None:
+    """Why this message would be dead-lettered, or None if it would be ingested (used before a re-drive)."""
+    try:
+        parsed = parse_message(raw)
+    except InvalidMessage as exc:
+        return exc
+    return _tenant_problem(parsed, Partner.objects.filter(tenant_id=parsed.tenant_id).first())
+
+
 def _validate(messages: list[RawMessage]) -> tuple[list[ParsedMessage], list[DeadLetter], dict[str, Partner]]:
     parsed: list[ParsedMessage] = []
     dead: list[DeadLetter] = []
@@ -213,10 +229,9 @@ def _validate(messages: list[RawMessage]) -> tuple[list[ParsedMessage], list[Dea
     partners = {p.tenant_id: p for p in Partner.objects.filter(tenant_id__in={p.tenant_id for p in parsed})}
     known: list[ParsedMessage] = []
     for p in parsed:
-        partner = partners.get(p.tenant_id)
-        if partner is None or not partner.is_active:
-            state = "unknown" if partner is None else "inactive"
-            dead.append(_dead_letter(p.raw, "unknown_tenant", f"Tenant {p.tenant_id!r} is {state}."))
+        problem = _tenant_problem(p, partners.get(p.tenant_id))
+        if problem is not None:
+            dead.append(_dead_letter(p.raw, problem.code, problem.reason))
         else:
             known.append(p)
     return known, dead, partners

@@ -69,6 +69,8 @@ class WebhookDelivery(models.Model):
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempt_count = models.PositiveSmallIntegerField(default=0)
+    # Attempts made before the last manual replay: a replay gets a fresh retry budget.
+    attempts_before_replay = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.UUIDField(null=True, blank=True)
@@ -135,6 +137,8 @@ class DeadLetter(models.Model):
     offset = models.BigIntegerField()
     key = models.BinaryField(null=True, blank=True)
     raw_value = models.BinaryField()
+    # A corrected payload entered by support; re-driving ingests it instead of raw_value (which stays as evidence).
+    fixed_value = models.BinaryField(null=True, blank=True)
     reason_code = models.CharField(max_length=40)
     reason = models.TextField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)

@@ -3,15 +3,19 @@
 import json
 import logging
 import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from notifications.models import OutboxMessage
+from notifications.models import DeadLetter, DeliveryStatus, Event, OutboxMessage, WebhookDelivery
+from subscriptions.audit import audit_record
 from subscriptions.catalog import get_event
-from subscriptions.models import Partner
+from subscriptions.models import AuditEntry, EventSubscription, Partner
 
 logger = logging.getLogger(__name__)
 
@@ -110,3 +114,165 @@ def outbox_publish_pending(*, limit: int = 500, flush_timeout: float = 10.0) -> 
                     publish_attempts=row.publish_attempts + 1, last_error=errors.get(row.pk, "timeout")[:500]
                 )
     return len(acked)
+
+
+# --- Replay, retry, re-drive -------------------------------------------------------------------------------------
+
+REPLAYABLE = (DeliveryStatus.FAILED, DeliveryStatus.SUCCEEDED, DeliveryStatus.PENDING)
+
+
+def _reset_for_replay(queryset) -> int:
+    """Due now, with a fresh retry budget. Rows held by a worker (SENDING) or cancelled are left alone."""
+    return queryset.filter(status__in=REPLAYABLE, subscription__isnull=False).update(
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=timezone.now(),
+        attempts_before_replay=F("attempt_count"),
+        completed_at=None,
+        last_error="",
+    )
+
+
+def delivery_retry(*, delivery: WebhookDelivery, actor: str, channel: str) -> WebhookDelivery:
+    """Send one delivery again now (partner API, admin). SENDING or CANCELLED deliveries cannot be retried."""
+    from notifications import dispatch
+
+    if delivery.status == DeliveryStatus.SENDING:
+        raise DeliveryNotRetryable("The delivery is being sent right now; try again in a moment.")
+    if delivery.status == DeliveryStatus.CANCELLED or delivery.subscription_id is None:
+        raise DeliveryNotRetryable("The delivery was cancelled because its subscription was deleted.")
+    with transaction.atomic():
+        before = delivery.status
+        _reset_for_replay(WebhookDelivery.objects.filter(pk=delivery.pk))
+        audit_record(
+            channel=channel, actor=actor, partner=delivery.partner, action="delivery.retry",
+            object_type="WebhookDelivery", object_id=delivery.pk, before={"status": before},
+            after={"status": DeliveryStatus.PENDING},
+        )
+        transaction.on_commit(lambda: dispatch.enqueue_deliveries({delivery.subscription_id: [delivery.pk]}))
+    delivery.refresh_from_db()
+    return delivery
+
+
+class DeliveryNotRetryable(Exception):
+    pass
+
+
+@dataclass
+class ReplaySummary:
+    matched: int = 0
+    replayed: int = 0
+    tasks: int = 0
+    dry_run: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def deliveries_replay(
+    *,
+    status: str = DeliveryStatus.FAILED,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    tenant_id: str | None = None,
+    event_name: str | None = None,
+    dry_run: bool = False,
+    chunk_size: int = 1000,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReplaySummary:
+    """Re-send deliveries matching the filters (ops `replay_deliveries`), in chunks."""
+    from notifications import dispatch
+
+    queryset = WebhookDelivery.objects.filter(status=status, subscription__isnull=False)
+    if since:
+        queryset = queryset.filter(created_at__gte=since)
+    if until:
+        queryset = queryset.filter(created_at__lt=until)
+    if tenant_id:
+        queryset = queryset.filter(partner__tenant_id=tenant_id)
+    if event_name:
+        queryset = queryset.filter(event__event_name=event_name)
+    ids = list(queryset.order_by("id").values_list("id", flat=True))
+    summary = ReplaySummary(matched=len(ids), dry_run=dry_run)
+    if dry_run:
+        return summary
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start : start + chunk_size]
+        with transaction.atomic():
+            summary.replayed += _reset_for_replay(WebhookDelivery.objects.filter(pk__in=chunk))
+        grouped: dict[int, list[int]] = {}
+        for sub_id, delivery_id in WebhookDelivery.objects.filter(pk__in=chunk).values_list("subscription_id", "id"):
+            grouped.setdefault(sub_id, []).append(delivery_id)
+        summary.tasks += dispatch.enqueue_deliveries(grouped)
+        if progress:
+            progress(min(start + chunk_size, len(ids)), len(ids))
+    return summary
+
+
+@dataclass
+class RedriveResult:
+    dead_letter_id: int
+    ok: bool
+    reason: str = ""
+    event_id: str = ""
+
+
+def dead_letter_fix(*, dead_letter: DeadLetter, payload: bytes, actor: str) -> DeadLetter:
+    """Store a corrected payload for a dead letter (the original bytes stay as evidence)."""
+    with transaction.atomic():
+        dead_letter.fixed_value = payload
+        dead_letter.save(update_fields=["fixed_value"])
+        audit_record(
+            channel=AuditEntry.Channel.ADMIN, actor=actor, action="dead_letter.fix", object_type="DeadLetter",
+            object_id=dead_letter.pk, before=None, after={"fixedValue": payload.decode("utf-8", "replace")[:2000]},
+        )
+    return dead_letter
+
+
+def dead_letter_redrive(*, dead_letter: DeadLetter) -> RedriveResult:
+    """Ingest a dead letter again (its fixed payload if support entered one). Still invalid: it stays OPEN with the
+    new reason. An eventId that was ingested meanwhile is absorbed, as for any repeat."""
+    from notifications import dispatch
+    from notifications.ingest import RawMessage, check_message, ingest_batch
+
+    if dead_letter.status != DeadLetter.Status.OPEN:
+        return RedriveResult(dead_letter.pk, False, f"already {dead_letter.status.lower()}")
+    value = bytes(dead_letter.fixed_value if dead_letter.fixed_value is not None else dead_letter.raw_value)
+    raw = RawMessage(value=value, topic=dead_letter.topic, key=bytes(dead_letter.key) if dead_letter.key else None)
+    problem = check_message(raw)
+    if problem is not None:
+        DeadLetter.objects.filter(pk=dead_letter.pk).update(reason_code=problem.code, reason=problem.reason)
+        return RedriveResult(dead_letter.pk, False, problem.reason)
+    with transaction.atomic():
+        result = ingest_batch([raw])
+        event_id = json.loads(value)["eventId"]
+        DeadLetter.objects.filter(pk=dead_letter.pk).update(
+            status=DeadLetter.Status.REDRIVEN,
+            redriven_at=timezone.now(),
+            redriven_event=Event.objects.filter(event_id=event_id).first(),
+        )
+        transaction.on_commit(lambda: dispatch.enqueue_deliveries(result.deliveries_by_subscription))
+        transaction.on_commit(lambda: dispatch.enqueue_messages(result.message_ids))
+    return RedriveResult(dead_letter.pk, True, "", event_id)
+
+
+def subscription_send_test(*, subscription: EventSubscription) -> WebhookDelivery:
+    """A signed WEBHOOK_TEST event to one subscription, sent now (partner API `…/{eventName}/test`)."""
+    from notifications import dispatch
+    from notifications.ingest import ParsedMessage, RawMessage, webhook_body
+
+    now = timezone.now()
+    parsed = ParsedMessage(
+        raw=RawMessage(value=None), event_id=str(uuid.uuid4()), event_name="WEBHOOK_TEST",
+        tenant_id=subscription.partner.tenant_id, occurred_at=now,
+        data={"message": f"Test event for your {subscription.event_name} subscription."}, entity_id="",
+    )
+    with transaction.atomic():
+        event = Event.objects.create(
+            event_id=parsed.event_id, event_name=parsed.event_name, event_type=Event.EventType.INSTANT,
+            partner=subscription.partner, occurred_at=now, data=parsed.data,
+            body=webhook_body(parsed, Event.EventType.INSTANT, None),
+        )
+        delivery = WebhookDelivery.objects.create(event=event, subscription=subscription,
+                                                  partner=subscription.partner)
+        transaction.on_commit(lambda: dispatch.enqueue_deliveries({subscription.pk: [delivery.pk]}))
+    return delivery

@@ -1,3 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from notifications import apis
+
+urlpatterns = [
+    path("events/", apis.EventListApi.as_view(), name="events-list"),
+    path("events/<str:event_id>", apis.EventDetailApi.as_view(), name="events-detail"),
+    path("events/<str:event_id>/deliveries", apis.EventDeliveriesApi.as_view(), name="events-deliveries"),
+    path("deliveries/<int:delivery_id>/retry", apis.DeliveryRetryApi.as_view(), name="deliveries-retry"),
+    path("event-subscriptions/<str:event_name>/test", apis.SubscriptionTestApi.as_view(),
+         name="event-subscriptions-test"),
+]

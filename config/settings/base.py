@@ -235,3 +235,62 @@ ADVANCE_DEFAULT_PERIODS = env.list("ADVANCE_DEFAULT_PERIODS", cast=int, default=
 ADVANCE_CATCHUP_DAYS = env.int("ADVANCE_CATCHUP_DAYS", default=7)
 # Cards per transaction: bounds memory and lock time of one step of the sweep.
 ADVANCE_SWEEP_CHUNK_SIZE = env.int("ADVANCE_SWEEP_CHUNK_SIZE", default=2000)
+
+# SUBSCRIPTIONS (partner API)
+# Shared cache: the failed-authentication throttle counts per client IP across every web process.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("CACHE_URL", default="redis://127.0.0.1:6379/1"),
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="notif"),
+        "TIMEOUT": 300,
+    }
+}
+# Adds the X-TENANT-ID header and the shared 401/403/429 error responses to every partner endpoint's schema.
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "subscriptions.openapi.PartnerAutoSchema"
+
+# CUSTOMER NOTIFICATIONS (templates, routing, SMS/Email/Push channels; docs/customer-notifications.md)
+CUSTOMER_CHANNEL_CONNECT_TIMEOUT_SECONDS = env.float("CUSTOMER_CHANNEL_CONNECT_TIMEOUT_SECONDS", default=5.0)
+CUSTOMER_CHANNEL_READ_TIMEOUT_SECONDS = env.float("CUSTOMER_CHANNEL_READ_TIMEOUT_SECONDS", default=10.0)
+# Attempts in all (first send + retries) before a transiently failing message is given up (and falls back).
+CUSTOMER_MESSAGE_MAX_ATTEMPTS = env.int("CUSTOMER_MESSAGE_MAX_ATTEMPTS", default=5)
+CUSTOMER_MESSAGE_LEASE_SECONDS = env.int("CUSTOMER_MESSAGE_LEASE_SECONDS", default=120)
+# Messages claimed per transaction inside one message_send_batch call (keeps each lease short).
+CUSTOMER_MESSAGE_CLAIM_CHUNK = env.int("CUSTOMER_MESSAGE_CLAIM_CHUNK", default=20)
+# Default quiet hours in the cardholder's local time for products without a policy; "" = none.
+CUSTOMER_QUIET_HOURS = env.str("CUSTOMER_QUIET_HOURS", default="22:00-08:00")
+
+# WALLETS AND CARDS
+# A reissued card's new expiry: the end of the month this many months ahead.
+WALLETS_CARD_VALIDITY_MONTHS = env.int("WALLETS_CARD_VALIDITY_MONTHS", default=60)
+# Open work must be overdue this long before the periodic sweep re-enqueues it (it normally has its own task).
+REQUEUE_GRACE_SECONDS = env.int("REQUEUE_GRACE_SECONDS", default=30)
+# INSTANT/ADVANCE appears in several serializers; one enum component for all of them.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["EventTypeEnum"] = ["INSTANT", "ADVANCE"]
+
+# OPERATIONS (health, metrics, dashboard, demo receiver; docs/operations.md)
+# Beat sends the heartbeat task this often; /readyz fails a worker or beat not seen for OPS_HEARTBEAT_MAX_AGE_SECONDS.
+OPS_HEARTBEAT_INTERVAL_SECONDS = env.int("OPS_HEARTBEAT_INTERVAL_SECONDS", default=10)
+OPS_HEARTBEAT_MAX_AGE_SECONDS = env.int("OPS_HEARTBEAT_MAX_AGE_SECONDS", default=60)
+# Each network check of /readyz (PostgreSQL connect, Redis PING, Kafka metadata) gives up after this long.
+OPS_CHECK_TIMEOUT_SECONDS = env.float("OPS_CHECK_TIMEOUT_SECONDS", default=2.0)
+# Open work due longer ago than this counts as overdue (metrics, dashboard, `status`).
+OPS_OVERDUE_GRACE_SECONDS = env.int("OPS_OVERDUE_GRACE_SECONDS", default=60)
+# `manage.py status` reports "degraded" above this total consumer lag.
+OPS_LAG_WARNING_THRESHOLD = env.int("OPS_LAG_WARNING_THRESHOLD", default=10000)
+# /metrics counts rows older than this, so ids of still-open transactions are not skipped (notifications/metrics.py).
+METRICS_SETTLE_SECONDS = env.int("METRICS_SETTLE_SECONDS", default=30)
+# When set, /metrics requires `Authorization: Bearer <token>` (configure Prometheus' bearer_token).
+METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+# The demo webhook receiver (/demo/) of `make run`; unset means "on when DEBUG is on".
+DEMO_RECEIVER_ENABLED = env.bool("DEMO_RECEIVER_ENABLED", default=None)
+DEMO_RECEIVER_KEEP = env.int("DEMO_RECEIVER_KEEP", default=50)
+# Where `setup_demo` points the demo subscriptions (this server's own /demo/webhooks/).
+DEMO_BASE_URL = env.str("DEMO_BASE_URL", default="http://127.0.0.1:8000")
+# every 10 s: the worker and beat heartbeats that /readyz checks
+CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
+    "task": "notifications.ops_tasks.heartbeat",
+    "schedule": timedelta(seconds=OPS_HEARTBEAT_INTERVAL_SECONDS),
+    "kwargs": {"source": "beat"},
+    "options": {"expires": max(OPS_HEARTBEAT_INTERVAL_SECONDS - 1, 1)},
+}

@@ -1,0 +1,188 @@
+"""Partner API for inspecting and replaying events and deliveries. Views only validate and call services."""
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from notifications import selectors, services
+from notifications.models import DeliveryStatus
+from subscriptions.api_errors import Conflict
+from subscriptions.audit import actor_of_request
+from subscriptions.catalog import SUBSCRIBABLE_EVENT_NAMES
+from subscriptions.models import EventSubscription
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid parameters: `error.fields` names each bad field."),
+    401: OpenApiResponse(description="Missing or invalid bearer token."),
+    403: OpenApiResponse(description="X-TENANT-ID does not match the token, or the token's level is too low."),
+    404: OpenApiResponse(description="No such object for this tenant."),
+}
+
+
+class AttemptOutput(serializers.Serializer):
+    attemptNumber = serializers.IntegerField(source="attempt_number")
+    startedAt = serializers.DateTimeField(source="started_at")
+    durationMs = serializers.IntegerField(source="duration_ms")
+    statusCode = serializers.IntegerField(source="status_code", allow_null=True)
+    succeeded = serializers.BooleanField()
+    responseBody = serializers.CharField(source="response_body", help_text="First 2 KB of the response body")
+    errorClass = serializers.CharField(source="error_class")
+    errorMessage = serializers.CharField(source="error_message")
+
+
+class DeliveryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    eventId = serializers.CharField(source="event.event_id")
+    subscriptionEventName = serializers.CharField(source="subscription.event_name", allow_null=True, default=None)
+    destination = serializers.CharField(source="subscription.destination", allow_null=True, default=None)
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    attemptCount = serializers.IntegerField(source="attempt_count")
+    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at")
+    lastStatusCode = serializers.IntegerField(source="last_status_code", allow_null=True)
+    lastError = serializers.CharField(source="last_error")
+    createdAt = serializers.DateTimeField(source="created_at")
+    completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
+    attempts = AttemptOutput(many=True)
+
+
+class MessageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    channel = serializers.CharField()
+    status = serializers.CharField()
+    skipReason = serializers.CharField(source="skip_reason")
+    providerMessageId = serializers.CharField(source="provider_message_id")
+    lastError = serializers.CharField(source="last_error")
+    attemptCount = serializers.IntegerField(source="attempt_count")
+    createdAt = serializers.DateTimeField(source="created_at")
+    sentAt = serializers.DateTimeField(source="sent_at", allow_null=True)
+
+
+class EventSummaryOutput(serializers.Serializer):
+    eventId = serializers.CharField(source="event_id")
+    eventName = serializers.CharField(source="event_name")
+    eventType = serializers.CharField(source="event_type")
+    occurredAt = serializers.DateTimeField(source="occurred_at")
+    receivedAt = serializers.DateTimeField(source="received_at")
+    entityId = serializers.CharField(source="entity_id")
+    sequence = serializers.IntegerField(allow_null=True)
+    data = serializers.JSONField()
+    deliveryStatuses = serializers.SerializerMethodField()
+
+    def get_deliveryStatuses(self, event) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for d in event.deliveries.all():
+            counts[d.status] = counts.get(d.status, 0) + 1
+        return counts
+
+
+class EventDetailOutput(EventSummaryOutput):
+    deliveries = DeliveryOutput(many=True)
+    messages = MessageOutput(many=True)
+
+    def get_deliveryStatuses(self, event) -> dict[str, int]:
+        return super().get_deliveryStatuses(event)
+
+
+class EventPagination(CursorPagination):
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "limit"
+    ordering = "-id"
+
+
+class EventListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        eventName = serializers.ChoiceField(choices=SUBSCRIBABLE_EVENT_NAMES[1:], required=False, source="event_name")
+        entityId = serializers.CharField(required=False, max_length=128, source="entity_id")
+        since = serializers.DateTimeField(required=False)
+        until = serializers.DateTimeField(required=False)
+        deliveryStatus = serializers.ChoiceField(
+            choices=DeliveryStatus.choices, required=False, source="delivery_status"
+        )
+
+    @extend_schema(
+        operation_id="events_list",
+        summary="List events received for this tenant, newest first (cursor pagination).",
+        parameters=[FilterSerializer, OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
+        responses={200: EventSummaryOutput(many=True), **{k: v for k, v in ERRORS.items() if k != 404}},
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = selectors.event_list(partner=request.user.partner, filters=filters.validated_data)
+        paginator = EventPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(EventSummaryOutput(page, many=True).data)
+
+
+class EventDetailApi(APIView):
+    @extend_schema(
+        operation_id="events_retrieve",
+        summary="One event with its webhook deliveries (and their attempts) and customer messages side by side.",
+        responses={200: EventDetailOutput, **ERRORS},
+    )
+    def get(self, request, event_id: str):
+        event = selectors.event_get(partner=request.user.partner, event_id=event_id)
+        if event is None:
+            raise Http404
+        return Response(EventDetailOutput(event).data)
+
+
+class EventDeliveriesApi(APIView):
+    @extend_schema(
+        operation_id="events_deliveries_list",
+        summary="The webhook deliveries of one event, with every attempt.",
+        responses={200: DeliveryOutput(many=True), **ERRORS},
+    )
+    def get(self, request, event_id: str):
+        event = selectors.event_get(partner=request.user.partner, event_id=event_id)
+        if event is None:
+            raise Http404
+        return Response(DeliveryOutput(event.deliveries.all(), many=True).data)
+
+
+class DeliveryRetryApi(APIView):
+    @extend_schema(
+        operation_id="deliveries_retry",
+        summary="Send a delivery again now, with a fresh retry budget (FAILED, SUCCEEDED or PENDING deliveries).",
+        request=None,
+        responses={202: DeliveryOutput, 409: OpenApiResponse(description="Being sent now, or cancelled."), **ERRORS},
+    )
+    def post(self, request, delivery_id: int):
+        delivery = selectors.delivery_get(partner=request.user.partner, delivery_id=delivery_id)
+        if delivery is None:
+            raise Http404
+        channel, actor = actor_of_request(request)
+        try:
+            delivery = services.delivery_retry(delivery=delivery, actor=actor, channel=channel)
+        except services.DeliveryNotRetryable as exc:
+            raise Conflict(str(exc)) from None
+        return Response(DeliveryOutput(selectors.delivery_get(partner=request.user.partner,
+                                                               delivery_id=delivery.pk)).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class SubscriptionTestApi(APIView):
+    @extend_schema(
+        operation_id="event_subscriptions_test",
+        summary="Send a signed sample event (eventName WEBHOOK_TEST) to this subscription's destination now.",
+        request=None,
+        responses={
+            202: inline_serializer("TestSent", {"eventId": serializers.CharField(),
+                                                "deliveryId": serializers.IntegerField()}),
+            409: OpenApiResponse(description="The subscription is disabled."),
+            **ERRORS,
+        },
+    )
+    def post(self, request, event_name: str):
+        subscription = EventSubscription.objects.filter(partner=request.user.partner, event_name=event_name).first()
+        if subscription is None:
+            raise Http404
+        if not subscription.is_enabled:
+            raise Conflict("The subscription is disabled; enable it first.")
+        delivery = services.subscription_send_test(subscription=subscription)
+        return Response({"eventId": delivery.event.event_id, "deliveryId": delivery.pk},
+                        status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,245 @@
+"""Delivery semantics, calling the delivery service directly against a real local HTTP receiver."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from notifications import delivery, services
+from notifications.ingest import RawMessage, ingest_batch
+from notifications.models import DeliveryAttempt, DeliveryStatus, OutboxMessage, WebhookDelivery
+from subscriptions.models import AuditEntry, EventSubscription, generate_signing_secret
+from tests.factories import EventSubscriptionFactory, PartnerFactory
+from tests.pipeline.helpers import kafka_message
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def acme():
+    return PartnerFactory(tenant_id="acme")
+
+
+@pytest.fixture
+def subscription(acme, webhook_receiver):
+    return EventSubscriptionFactory(partner=acme, destination=webhook_receiver.url(), max_retries=2,
+                                    retry_interval_seconds=1)
+
+
+def new_delivery(**message_overrides) -> WebhookDelivery:
+    message = kafka_message(**message_overrides)
+    result = ingest_batch([RawMessage(value=json.dumps(message).encode())])
+    assert result.delivery_count == 1
+    return WebhookDelivery.objects.get(event__event_id=message["eventId"])
+
+
+def make_due(d: WebhookDelivery) -> None:
+    WebhookDelivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+
+
+def test_success_is_recorded_and_signature_verifies(subscription, webhook_receiver):
+    d = new_delivery()
+    outcome = delivery.deliver_batch([d.pk])
+    assert outcome.succeeded == 1
+    d.refresh_from_db()
+    assert d.status == DeliveryStatus.SUCCEEDED and d.completed_at and d.last_status_code == 204
+    (request,) = webhook_receiver.requests
+    assert Webhook(subscription.secret).verify(request.body, request.headers)["eventId"] == d.event.event_id
+    attempt = d.attempts.get()
+    assert attempt.succeeded and attempt.status_code == 204 and attempt.duration_ms >= 0
+
+
+def test_failure_then_success_is_retried_with_every_attempt_recorded(subscription, webhook_receiver):
+    answers = iter([500, 200])
+    webhook_receiver.respond = lambda r: next(answers)
+    d = new_delivery()
+    first = delivery.deliver_batch([d.pk])
+    d.refresh_from_db()
+    assert d.status == DeliveryStatus.PENDING and first.retrying and d.last_status_code == 500
+    assert 0.9 <= first.retrying[d.pk] <= 1.1  # base interval 1 s, first retry, ±10 % jitter
+    assert delivery.deliver_batch([d.pk]).claimed == 0  # not due yet: nothing sent
+    make_due(d)
+    delivery.deliver_batch([d.pk])
+    d.refresh_from_db()
+    assert d.status == DeliveryStatus.SUCCEEDED
+    attempts = list(d.attempts.values_list("attempt_number", "status_code", "succeeded", "response_body"))
+    assert attempts[0][:3] == (1, 500, False) and "receiver says no" in attempts[0][3]
+    assert attempts[1][:3] == (2, 200, True)
+    ids = webhook_receiver.ids()
+    assert ids == [d.event.event_id, d.event.event_id]  # same webhook-id on every retry
+
+
+def test_exhausted_retries_fail_then_a_replay_delivers(subscription, webhook_receiver):
+    webhook_receiver.respond = lambda r: 503
+    d = new_delivery()
+    for _ in range(3):  # 1 attempt + maxRetries 2
+        make_due(d)
+        delivery.deliver_batch([d.pk])
+    d.refresh_from_db()
+    assert d.status == DeliveryStatus.FAILED and d.attempt_count == 3
+    make_due(d)
+    assert delivery.deliver_batch([d.pk]).claimed == 0  # FAILED is final until replayed
+
+    webhook_receiver.respond = lambda r: 200
+    summary = services.deliveries_replay(status=DeliveryStatus.FAILED, tenant_id="acme")
+    assert summary.replayed == 1
+    delivery.deliver_batch([d.pk])
+    d.refresh_from_db()
+    assert d.status == DeliveryStatus.SUCCEEDED and d.attempt_count == 4
+
+
+def test_redirects_are_not_followed(subscription, webhook_receiver):
+    webhook_receiver.respond = lambda r: (302, {"Location": "http://127.0.0.1:1/elsewhere"}, 0)
+    d = new_delivery()
+    delivery.deliver_batch([d.pk])
+    d.refresh_from_db()
+    assert d.status == DeliveryStatus.PENDING and d.last_status_code == 302
+    assert len(webhook_receiver.requests) == 1
+
+
+def test_timeout_is_a_failed_attempt(subscription, webhook_receiver, settings):
+    settings.WEBHOOK_READ_TIMEOUT_SECONDS = 0.3
+    webhook_receiver.respond = lambda r: (200, {}, 1.0)
+    d = new_delivery()
+    delivery.deliver_batch([d.pk])
+    attempt = DeliveryAttempt.objects.get(delivery=d)
+    assert attempt.error_class == "Timeout" and attempt.status_code is None and not attempt.succeeded
+
+
+def test_connection_closed_mid_request_is_a_failed_attempt(subscription, webhook_receiver):
+    webhook_receiver.respond = lambda r: "close"
+    d = new_delivery()
+    delivery.deliver_batch([d.pk])
+    attempt = DeliveryAttempt.objects.get(delivery=d)
+    assert attempt.error_class and not attempt.succeeded
+    d.refresh_from_db()
+    assert d.status == DeliveryStatus.PENDING
+
+
+def test_gone_disables_the_subscription_and_tells_the_partner(subscription, webhook_receiver):
+    webhook_receiver.respond = lambda r: 410
+    d = new_delivery()
+    delivery.deliver_batch([d.pk])
+    d.refresh_from_db()
+    subscription.refresh_from_db()
+    assert d.status == DeliveryStatus.FAILED
+    assert not subscription.is_enabled and "410" in subscription.disabled_reason
+    outbox = OutboxMessage.objects.get()
+    assert outbox.payload["eventName"] == "SUBSCRIPTION_DISABLED"
+    assert outbox.payload["data"]["subscriptionEventName"] == subscription.event_name
+    assert AuditEntry.objects.filter(action="subscription.disabled").exists()
+
+
+def test_continuous_failure_for_the_configured_period_disables(subscription, webhook_receiver, settings):
+    settings.WEBHOOK_DISABLE_AFTER_FAILING_SECONDS = 3600
+    webhook_receiver.respond = lambda r: 500
+    d = new_delivery()
+    delivery.deliver_batch([d.pk])
+    subscription.refresh_from_db()
+    assert subscription.is_enabled and subscription.failing_since is not None
+    EventSubscription.objects.filter(pk=subscription.pk).update(failing_since=timezone.now() - timedelta(hours=2))
+    make_due(d)
+    delivery.deliver_batch([d.pk])
+    subscription.refresh_from_db()
+    assert not subscription.is_enabled and subscription.disabled_at
+
+
+def test_a_success_clears_the_failing_streak(subscription, webhook_receiver):
+    EventSubscription.objects.filter(pk=subscription.pk).update(failing_since=timezone.now() - timedelta(days=1))
+    delivery.deliver_batch([new_delivery().pk])
+    subscription.refresh_from_db()
+    assert subscription.failing_since is None
+
+
+def test_retry_after_is_honoured(subscription, webhook_receiver):
+    webhook_receiver.respond = lambda r: (429, {"Retry-After": "120"}, 0)
+    d = new_delivery()
+    before = timezone.now()
+    outcome = delivery.deliver_batch([d.pk])
+    d.refresh_from_db()
+    assert outcome.retrying[d.pk] == 120
+    assert timedelta(seconds=115) < d.next_attempt_at - before < timedelta(seconds=125)
+
+
+def test_disabled_subscription_is_not_sent_and_resumes_when_enabled(subscription, webhook_receiver):
+    d = new_delivery()
+    EventSubscription.objects.filter(pk=subscription.pk).update(is_enabled=False)
+    assert delivery.deliver_batch([d.pk]).claimed == 0
+    assert not webhook_receiver.requests
+    EventSubscription.objects.filter(pk=subscription.pk).update(is_enabled=True)
+    assert delivery.deliver_batch([d.pk]).succeeded == 1
+
+
+def test_a_claimed_delivery_cannot_be_claimed_again_until_its_lease_expires(subscription):
+    import uuid
+
+    d = new_delivery()
+    first = delivery.claim_deliveries([d.pk], uuid.uuid4())
+    assert [c.delivery_id for c in first] == [d.pk]
+    assert delivery.claim_deliveries([d.pk], uuid.uuid4()) == []
+    WebhookDelivery.objects.filter(pk=d.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    again = delivery.claim_deliveries([d.pk], uuid.uuid4())
+    assert [c.attempt_number for c in again] == [2]
+
+
+def test_a_stale_worker_cannot_overwrite_the_outcome(subscription, webhook_receiver):
+    """Worker A's lease expired and worker B re-claimed the row: A's late result must not mark it."""
+    import uuid
+
+    d = new_delivery()
+    token_a = uuid.uuid4()
+    claimed_a = delivery.claim_deliveries([d.pk], token_a)
+    WebhookDelivery.objects.filter(pk=d.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    delivery.deliver_batch([d.pk])  # worker B sends and marks SUCCEEDED
+    from notifications.http_sender import SendResult
+
+    failure = SendResult(started_at=timezone.now(), duration_ms=1, status_code=500)
+    delivery._record(token_a, claimed_a, {d.pk: failure}, {subscription.pk: subscription}, {})
+    d.refresh_from_db()
+    assert d.status == DeliveryStatus.SUCCEEDED
+
+
+def test_body_with_a_card_number_is_refused_not_sent(subscription, webhook_receiver):
+    d = new_delivery(data={"kitNo": "K1", "note": "card 4111 1111 1111 1111"})
+    delivery.deliver_batch([d.pk])
+    d.refresh_from_db()
+    assert d.status == DeliveryStatus.FAILED and d.last_error == "content_contains_card_number"
+    assert not webhook_receiver.requests
+
+
+def test_during_rotation_both_secrets_sign(subscription, webhook_receiver):
+    old = subscription.secret
+    subscription.previous_secret_encrypted = subscription.secret_encrypted
+    subscription.previous_secret_expires_at = timezone.now() + timedelta(hours=24)
+    subscription.set_secret(generate_signing_secret())
+    subscription.save()
+    delivery.deliver_batch([new_delivery().pk])
+    (request,) = webhook_receiver.requests
+    assert len(request.headers["webhook-signature"].split()) == 2
+    Webhook(old).verify(request.body, request.headers)
+    Webhook(subscription.secret).verify(request.body, request.headers)
+
+
+def test_private_destination_is_blocked_at_send_time(subscription, webhook_receiver, settings):
+    settings.WEBHOOK_DESTINATION_ALLOWLIST = []
+    d = new_delivery()
+    delivery.deliver_batch([d.pk])
+    attempt = DeliveryAttempt.objects.get(delivery=d)
+    assert attempt.error_class == "EgressBlocked" and "127.0.0.1" in attempt.error_message
+    assert not webhook_receiver.requests
+
+
+def test_manual_retry_refuses_cancelled_and_in_flight(subscription):
+    import uuid
+
+    d = new_delivery()
+    delivery.claim_deliveries([d.pk], uuid.uuid4())
+    d.refresh_from_db()
+    with pytest.raises(services.DeliveryNotRetryable):
+        services.delivery_retry(delivery=d, actor="t", channel="ADMIN")
+    WebhookDelivery.objects.filter(pk=d.pk).update(status=DeliveryStatus.CANCELLED)
+    d.refresh_from_db()
+    with pytest.raises(services.DeliveryNotRetryable):
+        services.delivery_retry(delivery=d, actor="t", channel="ADMIN")
