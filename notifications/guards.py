@@ -1,11 +1,17 @@
 """Card-number guard: nothing that leaves the platform (webhook body, SMS, email, push) may hold a card number.
 
-A run of 13-19 digits (spaces or dashes allowed between digits) that passes the Luhn check is treated as a card
-number; the content is refused and the message or delivery is marked with the reason instead of being sent."""
+A run of 13-19 digits that passes the Luhn check is treated as a card number, written either contiguously or in the
+printed groupings (4-4-4-4[-3], Amex 4-6-5) with one space or dash between groups. A grouping must stand alone: digits
+inside an identifier such as a UUID ("…-1234-5678-…") are not a card number. The content is refused and the message or
+delivery is marked with the reason instead of being sent."""
 
 import re
 
-_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+_CANDIDATE = re.compile(
+    r"(?<!\d)\d{13,19}(?!\d)"
+    r"|(?<![\w-])\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?(?![\w-])"
+    r"|(?<![\w-])\d{4}([ -])\d{6}\2\d{5}(?![\w-])"
+)
 REFUSAL_REASON = "content_contains_card_number"
 
 
