@@ -24,7 +24,6 @@ class ApiTokenFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = ApiToken
-        exclude = ("raw_token",)
 
     partner = factory.SubFactory(PartnerFactory)
     raw_token = factory.LazyFunction(ApiToken.generate)
