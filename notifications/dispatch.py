@@ -69,13 +69,9 @@ def schedule_message_follow_ups(follow_ups: dict[int, float]) -> None:
 def requeue_due_work() -> dict:
     deliveries = due_delivery_ids()
     delivery_tasks = enqueue_deliveries(deliveries)
-    message_tasks = 0
-    try:
-        from notifications import messaging
+    from notifications import messaging
 
-        message_tasks = enqueue_messages(messaging.message_due_ids())
-    except ImportError:  # customer messaging not installed
-        pass
+    message_tasks = enqueue_messages(messaging.message_due_ids())
     found = sum(len(v) for v in deliveries.values())
     if found:
         logger.info("Re-enqueued %d overdue deliveries in %d tasks", found, delivery_tasks)
