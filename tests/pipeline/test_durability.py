@@ -77,3 +77,16 @@ def test_sigterm_finishes_the_batch_commits_and_exits_zero(kafka_topic, tansu_br
     wait_until(lambda: Event.objects.count() == 30, 60, message="all events ingested")
     assert bridge.stop() == 0
     assert "stopped after 30 messages" in bridge.output()
+
+
+def test_two_bridges_in_one_group_share_the_partitions(kafka_topic, tansu_broker, start_bridge):
+    PartnerFactory(tenant_id="acme")
+    first, second = start_bridge(batch_size=20), start_bridge(batch_size=20)
+    messages = [kafka_message(entityId=f"e{i}") for i in range(300)]
+    tansu_broker.produce(kafka_topic, messages, keys=[m["entityId"] for m in messages])
+    wait_until(lambda: Event.objects.count() == 300, 90, message="all events ingested")
+    wait_until(lambda: "Assigned partitions" in first.output() and "Assigned partitions" in second.output(), 30,
+               message="both bridges assigned")
+    assert Event.objects.count() == 300  # each event once, whoever read it
+    assigned = [line for b in (first, second) for line in b.output().splitlines() if "Assigned partitions" in line]
+    assert len(assigned) >= 2
