@@ -1,6 +1,7 @@
 """Partner API authentication: `Authorization: Bearer {token}` plus `X-TENANT-ID: {tenant_id}` (DESIGN.md).
 
-401 without a valid token; 403 when the tenant header is missing or names another tenant than the token's."""
+401 without a valid token; 403 when the tenant header is missing or names another tenant than the token's.
+Failed authentications are throttled per client IP (429 with Retry-After, see `subscriptions.throttling`)."""
 
 import logging
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from subscriptions.models import ApiToken, Partner, hash_token
+from subscriptions.throttling import FailedAuthThrottle
 
 logger = logging.getLogger(__name__)
 TENANT_HEADER = "HTTP_X_TENANT_ID"
@@ -40,11 +42,21 @@ class TenantTokenAuthentication(BaseAuthentication):
         parts = get_authorization_header(request).split()
         if not parts:
             raise exceptions.NotAuthenticated("Authorization: Bearer {token} header is required.")
+        throttle = FailedAuthThrottle()
+        # A blocked client is refused before its token is looked at, so a right guess teaches it nothing.
+        wait = throttle.wait(request)
+        if wait is not None:
+            logger.warning("Throttled authentication attempt from %s", throttle.client_ident(request))
+            raise exceptions.Throttled(
+                wait=wait, detail="Too many failed authentication attempts from this address; try again later."
+            )
         if parts[0].lower() != self.keyword or len(parts) != 2:
+            self._fail(request, throttle, "malformed Authorization header")
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer {token}'.")
         try:
             raw = parts[1].decode()
         except UnicodeDecodeError:
+            self._fail(request, throttle, "undecodable token")
             raise exceptions.AuthenticationFailed("Invalid token.") from None
         token = (
             ApiToken.objects.select_related("partner")
@@ -52,8 +64,7 @@ class TenantTokenAuthentication(BaseAuthentication):
             .first()
         )
         if token is None:
-            # Log who tried, never the token itself.
-            logger.warning("API authentication failed from %s", request.META.get("REMOTE_ADDR"))
+            self._fail(request, throttle, "unknown, revoked or inactive-partner token")
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         tenant = request.META.get(TENANT_HEADER, "")
         if not tenant:
@@ -65,6 +76,12 @@ class TenantTokenAuthentication(BaseAuthentication):
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return PartnerPrincipal(partner=token.partner, token=token), token
+
+    @staticmethod
+    def _fail(request, throttle: FailedAuthThrottle, why: str) -> None:
+        # Log who tried and why, never the token itself.
+        logger.warning("API authentication failed from %s: %s", throttle.client_ident(request), why)
+        throttle.record_failure(request)
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'

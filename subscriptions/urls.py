@@ -1,3 +1,32 @@
-from django.urls import path  # noqa: F401
+"""Partner API routes of the subscriptions app (mounted under /prepaid/auth/v1/).
 
-urlpatterns: list = []
+Each route accepts the path with and without a trailing slash (the seed writes `/event-subscriptions/` and
+`/event-subscriptions/{eventName}`). `{eventName}` never contains a slash, so `{eventName}/test` (routed by the
+notifications app) is not swallowed here."""
+
+from django.urls import re_path
+
+from subscriptions import apis
+
+EVENT_NAME = r"(?P<event_name>[^/]+)"
+# An optional trailing slash that the OpenAPI path leaves out (non-capturing groups are dropped from it).
+SLASH = r"(?:/)?"
+
+urlpatterns = [
+    re_path(r"^event-subscriptions/?$", apis.SubscriptionCollectionApi.as_view(), name="event-subscriptions"),
+    re_path(
+        rf"^event-subscriptions/{EVENT_NAME}/secret/rotate{SLASH}$",
+        apis.SubscriptionSecretRotateApi.as_view(),
+        name="event-subscription-secret-rotate",
+    ),
+    re_path(
+        rf"^event-subscriptions/{EVENT_NAME}/secret{SLASH}$",
+        apis.SubscriptionSecretApi.as_view(),
+        name="event-subscription-secret",
+    ),
+    re_path(
+        rf"^event-subscriptions/{EVENT_NAME}{SLASH}$", apis.SubscriptionDetailApi.as_view(), name="event-subscription"
+    ),
+    re_path(r"^event-types/?$", apis.EventTypeListApi.as_view(), name="event-types"),
+    re_path(rf"^event-types/(?P<name>[^/]+){SLASH}$", apis.EventTypeDetailApi.as_view(), name="event-type"),
+]

@@ -1,12 +1,21 @@
 """Shared fixtures. Real PostgreSQL (pytest-django creates test_<db>); process-level fixtures for Kafka, Celery
 and HTTP receivers live in tests/fixtures/ and are loaded here."""
 
+import uuid
+
 import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import ApiTokenFactory, PartnerFactory
 
 pytest_plugins = ["tests.fixtures.processes"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(settings):
+    """Real Redis cache on this run's Redis db, with a key prefix per test: failed-auth counters never carry over."""
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": settings.CELERY_BROKER_URL,
+                                   "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
 
 
 @pytest.fixture

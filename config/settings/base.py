@@ -259,6 +259,8 @@ CUSTOMER_MESSAGE_LEASE_SECONDS = env.int("CUSTOMER_MESSAGE_LEASE_SECONDS", defau
 CUSTOMER_MESSAGE_CLAIM_CHUNK = env.int("CUSTOMER_MESSAGE_CLAIM_CHUNK", default=20)
 # Default quiet hours in the cardholder's local time for products without a policy; "" = none.
 CUSTOMER_QUIET_HOURS = env.str("CUSTOMER_QUIET_HOURS", default="22:00-08:00")
+# SMS/EMAIL/PUSH appears in several serializers (templates, fallback order); one enum component for all.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["CustomerChannelEnum"] = ["SMS", "EMAIL", "PUSH"]
 
 # WALLETS AND CARDS
 # A reissued card's new expiry: the end of the month this many months ahead.
@@ -294,3 +296,21 @@ CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
     "kwargs": {"source": "beat"},
     "options": {"expires": max(OPS_HEARTBEAT_INTERVAL_SECONDS - 1, 1)},
 }
+# OpenAPI enum names for the wallet choice sets used by several components.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "WalletStatusEnum": "wallets.state_machine.WalletStatus",
+        "CardTransactionTypeEnum": "wallets.models.CardTransaction.Type",
+    }
+)
+# Imported by every worker and by beat, so the heartbeat task is registered and beat's publish hook is connected.
+CELERY_IMPORTS = ("notifications.ops_tasks",)
+
+# SECURITY (reliability and security; docs/security.md)
+# Reverse proxies in front of the web processes that append to X-Forwarded-For. DRF's default (None) believes the
+# header from anyone, which would let a client dodge the failed-authentication throttle by inventing addresses.
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# THROUGHPUT (bench/, docs/benchmarks.md)
+# The bridge waits this long for more messages once the first of a batch arrived (latency vs. batch size).
+KAFKA_BRIDGE_LINGER_MS = env.int("KAFKA_BRIDGE_LINGER_MS", default=10)
