@@ -61,9 +61,9 @@ def schedule_message_follow_ups(follow_ups: dict[int, float]) -> None:
     by_delay: dict[int, list[int]] = defaultdict(list)
     for message_id, delay in follow_ups.items():
         if delay <= COUNTDOWN_HORIZON_SECONDS:
-            by_delay[int(delay)].append(message_id)
+            by_delay[int(delay) + 1].append(message_id)  # rounded up: a task that arrives early finds nothing due
     for delay, ids in by_delay.items():
-        enqueue_messages(ids, countdown=delay or None)
+        enqueue_messages(ids, countdown=delay)
 
 
 def requeue_due_work() -> dict:

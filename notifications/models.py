@@ -203,7 +203,7 @@ class CustomerMessage(models.Model):
         "wallets.Cardholder", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
     channel = models.CharField(max_length=8, choices=Channel.choices)
-    recipient = models.CharField(max_length=320, blank=True, default="")
+    recipient = models.CharField(max_length=500, blank=True, default="", help_text="Phone, email or push token")
     locale = models.CharField(max_length=16, blank=True, default="")
     subject = models.CharField(max_length=300, blank=True, default="")
     body = models.TextField(blank=True, default="")

@@ -1,9 +1,278 @@
-"""Customer notification routing: which channels a cardholder gets for an event (filled in by the templates and
-channels work). Called by ingest inside the event's transaction."""
+"""Customer notification routing: which channels a cardholder gets for an event, rendered and ready to send.
 
-from notifications.models import CustomerMessage, Event
+Called by ingest inside the event batch's transaction. For every customer-facing event the cardholder is resolved
+(kitNo -> card -> wallet -> cardholder, else walletId, else customerId; always within the event's tenant) and each
+channel gets one row:
+
+- PENDING (send now) or HELD (quiet hours; `next_attempt_at` = the end of the window) with the rendered text;
+- SKIPPED with `skip_reason` for the quiet cases: channel switched off for the product, cardholder opted out
+  (ignored for critical events), no contact data, no template, cardholder not found;
+- FAILED when a template cannot render (it was validated on save, so this means data the template did not expect).
+
+A product's `channel_fallback_order` (e.g. ["PUSH", "SMS", "EMAIL"]) makes those channels a cascade: only the first
+one the cardholder can receive is sent, and the next is used when it fails permanently
+(`message_fallback_plan`). Channels not in the order are sent independently.
+
+Everything a batch needs (cards, wallets, cardholders, templates, switches, quiet hours) is loaded in a fixed
+number of queries, whatever the batch size."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from functools import reduce
+from operator import or_
+
+from django.db.models import Q
+from django.utils import timezone
+
+from notifications.models import Channel, CustomerMessage, Event, MessageStatus
+from subscriptions.catalog import EventDefinition, get_event
+from subscriptions.models import Partner
+from templates.quiet_hours import quiet_hours_end, quiet_window_of
+from templates.rendering import TemplateContentError, template_content_render
+from templates.selectors import (
+    TemplateBook,
+    channel_switches_load,
+    locale_candidates,
+    quiet_policies_load,
+    template_book_load,
+)
+from templates.variables import Subject, template_context
+from wallets.models import Card, Cardholder, Product, Wallet
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_ORDER = (Channel.PUSH, Channel.SMS, Channel.EMAIL)
+_RECIPIENT_MAX = CustomerMessage._meta.get_field("recipient").max_length
 
 
-def plan_customer_messages(events: list[Event]) -> list[CustomerMessage]:
-    """Unsaved CustomerMessage rows (one per channel per event about a cardholder); ingest bulk-creates them."""
-    return []
+class SkipReason:
+    CARDHOLDER_NOT_FOUND = "cardholder_not_found"
+    CHANNEL_DISABLED = "channel_disabled_for_product"
+    OPTED_OUT = "opted_out"
+    NO_CONTACT = "no_contact_data"
+    INVALID_CONTACT = "invalid_contact_data"
+    NO_TEMPLATE = "no_template"
+    TEMPLATE_ERROR = "template_error"
+
+
+def _recipient_of(holder: Cardholder, channel: str) -> str:
+    return {Channel.SMS: holder.phone, Channel.EMAIL: holder.email, Channel.PUSH: holder.push_token}[channel].strip()
+
+
+def fallback_order_of(product: Product | None) -> list[str]:
+    """The product's cascade, cleaned: known channels, each once."""
+    order: list[str] = []
+    for value in (product.channel_fallback_order if product is not None else None) or []:
+        value = str(value).upper()
+        if value in Channel.values and value not in order:
+            order.append(value)
+    return order
+
+
+def subjects_resolve(events: list[Event]) -> list[Subject | None]:
+    """What each event is about, aligned with `events` (None when no cardholder is found). Four queries at most."""
+    kits: dict[int, set[str]] = defaultdict(set)
+    wallets: dict[int, set[uuid.UUID]] = defaultdict(set)
+    customers: dict[int, set[str]] = defaultdict(set)
+    for event in events:
+        data = event.data if isinstance(event.data, dict) else {}
+        if data.get("kitNo"):
+            kits[event.partner_id].add(str(data["kitNo"]))
+        if data.get("walletId"):
+            # Not a UUID: not a wallet id of ours; the other keys may still resolve.
+            with contextlib.suppress(ValueError):
+                wallets[event.partner_id].add(uuid.UUID(str(data["walletId"])))
+        if data.get("customerId"):
+            customers[event.partner_id].add(str(data["customerId"]))
+
+    cards_by_kit: dict[tuple[int, str], Card] = {}
+    if kits:
+        query = reduce(or_, (Q(partner_id=p, kit_no__in=k) for p, k in kits.items()))
+        for card in Card.objects.filter(query).select_related("wallet__cardholder", "wallet__product"):
+            cards_by_kit[(card.partner_id, card.kit_no)] = card
+    wallets_by_id: dict[tuple[int, uuid.UUID], Wallet] = {}
+    if wallets:
+        query = reduce(or_, (Q(partner_id=p, wallet_id__in=w) for p, w in wallets.items()))
+        for wallet in Wallet.objects.filter(query).select_related("cardholder", "product"):
+            wallets_by_id[(wallet.partner_id, wallet.wallet_id)] = wallet
+    holders_by_ext: dict[tuple[int, str], Cardholder] = {}
+    latest_wallet: dict[int, Wallet] = {}
+    if customers:
+        query = reduce(or_, (Q(partner_id=p, external_id__in=c) for p, c in customers.items()))
+        for holder in Cardholder.objects.filter(query):
+            holders_by_ext[(holder.partner_id, holder.external_id)] = holder
+        if holders_by_ext:
+            # The product of a customer-level event is that of the cardholder's newest wallet (DISTINCT ON).
+            newest = (
+                Wallet.objects.filter(cardholder_id__in=[h.pk for h in holders_by_ext.values()])
+                .select_related("product")
+                .order_by("cardholder_id", "-created_at", "-id")
+                .distinct("cardholder_id")
+            )
+            latest_wallet = {w.cardholder_id: w for w in newest}
+
+    resolved: list[Subject | None] = []
+    for event in events:
+        data = event.data if isinstance(event.data, dict) else {}
+        card = cards_by_kit.get((event.partner_id, str(data.get("kitNo", ""))))
+        if card is not None:
+            resolved.append(Subject(card.wallet.cardholder, card, card.wallet, card.wallet.product))
+            continue
+        try:
+            wallet_key = uuid.UUID(str(data.get("walletId", "")))
+        except ValueError:
+            wallet_key = None
+        wallet = wallets_by_id.get((event.partner_id, wallet_key)) if wallet_key else None
+        if wallet is not None:
+            resolved.append(Subject(wallet.cardholder, None, wallet, wallet.product))
+            continue
+        holder = holders_by_ext.get((event.partner_id, str(data.get("customerId", ""))))
+        if holder is not None:
+            wallet = latest_wallet.get(holder.pk)
+            resolved.append(Subject(holder, None, wallet, wallet.product if wallet else None))
+            continue
+        resolved.append(None)
+    return resolved
+
+
+class RoutingPlanner:
+    """Builds message rows for one batch from data loaded up front."""
+
+    def __init__(self, *, events: list[Event], subjects: list[Subject | None], now: datetime):
+        self.now = now
+        product_ids = {s.product.pk for s in subjects if s is not None and s.product is not None}
+        event_names = {e.event_name for e in events}
+        self.book: TemplateBook = template_book_load(product_ids=product_ids, event_names=event_names)
+        self.switches = channel_switches_load(product_ids=product_ids, event_names=event_names)
+        self.policies = quiet_policies_load(product_ids=product_ids)
+        self.partner_names = dict(
+            Partner.objects.filter(pk__in={e.partner_id for e in events}).values_list("pk", "name")
+        )
+
+    def message(self, *, event: Event, definition: EventDefinition, subject: Subject, channel: str) -> CustomerMessage:
+        """One row for one channel: rendered PENDING/HELD, or SKIPPED/FAILED with the reason."""
+        holder, product = subject.cardholder, subject.product
+        row = CustomerMessage(
+            event=event, partner_id=event.partner_id, cardholder=holder, channel=channel,
+            created_at=self.now, next_attempt_at=self.now,
+        )
+        if product is not None and not self.switches.get((product.pk, event.event_name, channel), True):
+            return self._skip(row, SkipReason.CHANNEL_DISABLED)
+        preferences = holder.channel_preferences if isinstance(holder.channel_preferences, dict) else {}
+        if preferences.get(channel) is False and not definition.critical:
+            return self._skip(row, SkipReason.OPTED_OUT)
+        recipient = _recipient_of(holder, channel)
+        if not recipient:
+            return self._skip(row, SkipReason.NO_CONTACT)
+        if len(recipient) > _RECIPIENT_MAX:
+            return self._skip(row, SkipReason.INVALID_CONTACT)
+        row.recipient = recipient
+        locales = locale_candidates(
+            locale=holder.locale, product_default_locale=product.default_locale if product else None
+        )
+        template = self.book.find(
+            product_id=product.pk if product else None, event_name=event.event_name, channel=channel, locales=locales
+        )
+        if template is None:
+            return self._skip(row, SkipReason.NO_TEMPLATE)
+        row.locale = template.locale
+        context = template_context(
+            event_name=event.event_name, data=event.data if isinstance(event.data, dict) else {}, subject=subject,
+            occurred_at=event.occurred_at, partner_name=self.partner_names.get(event.partner_id, ""),
+        )
+        try:
+            rendered = template_content_render(subject=template.subject, body=template.body, context=context)
+        except TemplateContentError as exc:
+            logger.warning("Template %s failed to render for event %s: %s", template.pk, event.event_id, exc.message)
+            row.status, row.skip_reason = MessageStatus.FAILED, SkipReason.TEMPLATE_ERROR
+            row.last_error = f"Template {template.pk}: {exc.message}"[:500]
+            return row
+        row.subject = rendered.subject[: CustomerMessage._meta.get_field("subject").max_length]
+        row.body = rendered.body
+        held_until = None
+        if not definition.urgent:
+            window = quiet_window_of(self.policies.get(product.pk) if product else None)
+            held_until = quiet_hours_end(now=self.now, tz_name=holder.timezone, window=window)
+        if held_until is not None:
+            row.status, row.next_attempt_at = MessageStatus.HELD, held_until
+        else:
+            row.status = MessageStatus.PENDING
+        return row
+
+    @staticmethod
+    def _skip(row: CustomerMessage, reason: str) -> CustomerMessage:
+        row.status, row.skip_reason = MessageStatus.SKIPPED, reason
+        return row
+
+    def plan_event(self, *, event: Event, definition: EventDefinition, subject: Subject) -> list[CustomerMessage]:
+        cascade = fallback_order_of(subject.product)
+        rows = [
+            self.message(event=event, definition=definition, subject=subject, channel=channel)
+            for channel in CHANNEL_ORDER
+            if channel not in cascade
+        ]
+        # The cascade: send on the first channel that can go; the rest wait for a permanent failure.
+        for channel in cascade:
+            row = self.message(event=event, definition=definition, subject=subject, channel=channel)
+            rows.append(row)
+            if row.status in (MessageStatus.PENDING, MessageStatus.HELD):
+                break
+        return rows
+
+
+def plan_customer_messages(events: list[Event], *, now: datetime | None = None) -> list[CustomerMessage]:
+    """Unsaved CustomerMessage rows (one per channel per customer-facing event); ingest bulk-creates them."""
+    now = now or timezone.now()
+    relevant = [(e, d) for e in events if (d := get_event(e.event_name)) is not None and d.customer_facing]
+    if not relevant:
+        return []
+    subjects = subjects_resolve([e for e, _ in relevant])
+    planner = RoutingPlanner(events=[e for e, _ in relevant], subjects=subjects, now=now)
+    rows: list[CustomerMessage] = []
+    for (event, definition), subject in zip(relevant, subjects, strict=True):
+        if subject is None or subject.cardholder is None:
+            rows.extend(
+                CustomerMessage(
+                    event=event, partner_id=event.partner_id, channel=channel, status=MessageStatus.SKIPPED,
+                    skip_reason=SkipReason.CARDHOLDER_NOT_FOUND, created_at=now, next_attempt_at=now,
+                )
+                for channel in CHANNEL_ORDER
+            )
+            continue
+        rows.extend(planner.plan_event(event=event, definition=definition, subject=subject))
+    return rows
+
+
+def message_fallback_plan(*, failed: CustomerMessage, now: datetime | None = None) -> CustomerMessage | None:
+    """The unsaved fallback for a message that failed for good: the next channel after it in the product's
+    fallback order that the cardholder can receive and that this event has not used yet; None if there is none."""
+    now = now or timezone.now()
+    event = failed.event
+    definition = get_event(event.event_name)
+    if definition is None:
+        return None
+    subject = subjects_resolve([event])[0]
+    if subject is None or subject.cardholder is None:
+        return None
+    cascade = fallback_order_of(subject.product)
+    if failed.channel not in cascade:
+        return None
+    used = set(
+        CustomerMessage.objects.filter(event=event)
+        .exclude(status=MessageStatus.SKIPPED)
+        .values_list("channel", flat=True)
+    )
+    planner = RoutingPlanner(events=[event], subjects=[subject], now=now)
+    for channel in cascade[cascade.index(failed.channel) + 1 :]:
+        if channel in used:
+            continue
+        row = planner.message(event=event, definition=definition, subject=subject, channel=channel)
+        if row.status in (MessageStatus.PENDING, MessageStatus.HELD):
+            row.fallback_of = failed
+            return row
+    return None

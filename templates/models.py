@@ -1,6 +1,15 @@
+import re
+from datetime import time
+
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from notifications.models import Channel
+from subscriptions.catalog import get_event
+from wallets.models import Product
+
+# BCP 47 as used here: a language ("hi") optionally followed by a region or script ("hi-IN", "zh-Hant").
+LOCALE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 class NotificationTemplate(models.Model):
@@ -24,17 +33,46 @@ class NotificationTemplate(models.Model):
                 fields=["event_name", "channel", "locale", "product"],
                 name="uniq_template_with_product",
                 condition=models.Q(product__isnull=False),
+                violation_error_message="A template for this product, event, channel and locale already exists.",
             ),
             models.UniqueConstraint(
                 fields=["event_name", "channel", "locale"],
                 name="uniq_default_template",
                 condition=models.Q(product__isnull=True),
+                violation_error_message="A default template for this event, channel and locale already exists.",
             ),
         ]
 
     def __str__(self) -> str:
         scope = self.product.code if self.product_id else "default"
         return f"{self.event_name}/{self.channel}/{self.locale} ({scope})"
+
+    def clean(self) -> None:
+        """Refuse an unknown or non-customer event, a bad locale, and any subject/body that does not compile or
+        uses a variable the event does not provide (the message names the variable and line)."""
+        from templates.rendering import TemplateContentError, template_content_validate
+
+        errors: dict[str, str] = {}
+        definition = get_event(self.event_name)
+        if definition is None:
+            errors["event_name"] = f"Unknown event '{self.event_name}'."
+        elif not definition.customer_facing:
+            errors["event_name"] = f"{self.event_name} is not customer-facing: no customer messages are sent for it."
+        if not LOCALE_RE.match(self.locale or ""):
+            errors["locale"] = "Use a language code such as 'en', 'hi' or 'hi-IN'."
+        if self.channel == Channel.EMAIL and not (self.subject or "").strip():
+            errors["subject"] = "An email template needs a subject."
+        if self.channel == Channel.SMS and (self.subject or "").strip():
+            errors["subject"] = "SMS has no subject; leave it empty."
+        if not (self.body or "").strip():
+            errors["body"] = "The body cannot be empty."
+        if definition is not None and not errors:
+            try:
+                template_content_validate(event_name=self.event_name, subject=self.subject, body=self.body)
+            except TemplateContentError as exc:
+                errors[exc.field] = exc.message
+        if errors:
+            raise ValidationError(errors)
 
 
 class ProductChannelSetting(models.Model):
@@ -52,3 +90,34 @@ class ProductChannelSetting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}:{self.event_name}/{self.channel}={'on' if self.enabled else 'off'}"
+
+
+class QuietHoursPolicy(models.Model):
+    """A product's quiet hours in the cardholder's local time; without a row the CUSTOMER_QUIET_HOURS default
+    applies. A window may cross midnight (22:00-08:00)."""
+
+    product = models.OneToOneField("wallets.Product", on_delete=models.CASCADE, related_name="quiet_hours")
+    enabled = models.BooleanField(default=True, help_text="Off: messages of this product are never held.")
+    start = models.TimeField(default=time(22, 0))
+    end = models.TimeField(default=time(8, 0))
+
+    class Meta:
+        verbose_name_plural = "quiet hours policies"
+
+    def __str__(self) -> str:
+        if not self.enabled:
+            return f"{self.product_id}: no quiet hours"
+        return f"{self.product_id}: quiet {self.start:%H:%M}-{self.end:%H:%M}"
+
+    def clean(self) -> None:
+        if self.enabled and self.start == self.end:
+            raise ValidationError({"end": "Start and end must differ."})
+
+
+class ProductNotificationSettings(Product):
+    """Admin-only view of a product: its per-event channel switches, fallback order and quiet hours."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "product notification settings"
+        verbose_name_plural = "product notification settings"

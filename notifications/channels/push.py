@@ -1,0 +1,89 @@
+"""Push through the FCM HTTP v1 API.
+
+POST {PUSH_API_BASE_URL}/v1/projects/{PUSH_PROJECT_ID}/messages:send with `Authorization: Bearer
+{PUSH_ACCESS_TOKEN}` and `{"message": {"token", "notification": {"title", "body"}, "data": {…}}}`; a 200 answer
+carries the message `name`. Errors are Google API errors whose details name an FCM error code."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import requests
+from django.conf import settings
+
+from notifications.channels.base import ChannelAdapter, SendResult, TransportError, excerpt
+from notifications.retry import parse_retry_after
+
+if TYPE_CHECKING:
+    from notifications.models import CustomerMessage
+
+# The device token is gone or the request is malformed: sending again cannot help.
+PERMANENT_FCM_CODES = frozenset({"UNREGISTERED", "INVALID_ARGUMENT", "SENDER_ID_MISMATCH"})
+
+
+def _fcm_error_code(payload: object) -> str:
+    """The FcmError errorCode from the details when present (more precise), else the API status."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("error"), dict):
+        return ""
+    error = payload["error"]
+    for detail in error.get("details") or []:
+        if isinstance(detail, dict) and detail.get("errorCode"):
+            return str(detail["errorCode"])
+    return str(error.get("status", ""))
+
+
+class FcmPushChannel(ChannelAdapter):
+    name = "PUSH"
+
+    def __init__(self, session: requests.Session | None = None):
+        self.session = session or requests.Session()
+
+    def send(self, message: CustomerMessage) -> SendResult:
+        url = f"{settings.PUSH_API_BASE_URL.rstrip('/')}/v1/projects/{settings.PUSH_PROJECT_ID}/messages:send"
+        body = {
+            "message": {
+                "token": message.recipient,
+                "notification": {"title": message.subject, "body": message.body},
+                # FCM data values must be strings.
+                "data": {
+                    "messageId": str(message.pk or ""),
+                    "eventId": str(message.event.event_id) if message.event_id else "",
+                    "eventName": message.event.event_name if message.event_id else "",
+                },
+            }
+        }
+        try:
+            response = self.session.post(
+                url,
+                json=body,
+                headers={"Authorization": f"Bearer {settings.PUSH_ACCESS_TOKEN}"},
+                timeout=(settings.CUSTOMER_CHANNEL_CONNECT_TIMEOUT_SECONDS,
+                         settings.CUSTOMER_CHANNEL_READ_TIMEOUT_SECONDS),
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise TransportError(f"Push provider unreachable: {type(exc).__name__}", permanent=False) from exc
+
+        if 200 <= response.status_code < 300:
+            try:
+                return SendResult(provider_message_id=str(response.json().get("name", "")))
+            except ValueError:
+                return SendResult(provider_message_id="")
+        raise self._error(response)
+
+    @staticmethod
+    def _error(response: requests.Response) -> TransportError:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        code = _fcm_error_code(payload)
+        message = payload["error"].get("message", "") if code and isinstance(payload, dict) else response.text
+        status = response.status_code
+        summary = f"Push provider answered {status}" + (f" {code}" if code else "") + f": {excerpt(str(message))}"
+        if code in PERMANENT_FCM_CODES or (status == 400 and not code):
+            return TransportError(summary, permanent=True)
+        # 429 QUOTA_EXCEEDED, 500 INTERNAL, 503 UNAVAILABLE, and 401/403/404 (our credentials or project id,
+        # which ops can fix) are retried.
+        return TransportError(summary, permanent=False,
+                              retry_after=parse_retry_after(response.headers.get("Retry-After")))

@@ -1,0 +1,274 @@
+"""message_send_batch / message_due_ids against the local providers: routing -> rows -> sends -> outcomes."""
+
+import threading
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from notifications import guards
+from notifications.messaging import _claim, _send_one, message_due_ids, message_retry_delay, message_send_batch
+from notifications.models import CustomerMessage
+from notifications.routing import plan_customer_messages
+from tests.channels.fakes import Scripted
+from tests.templates_app.factories import QuietHoursPolicyFactory, make_event
+
+pytestmark = pytest.mark.django_db
+
+TXN = {"amount": "125.50", "currency": "INR", "merchantName": "Chai Point", "balance": "874.50"}
+
+
+def _plan(partner, card, event_name="CARD_TRANSACTION_APPROVED", **data) -> dict[str, CustomerMessage]:
+    """Plan and save the rows the way ingest does; returns them by channel."""
+    rows = plan_customer_messages([make_event(partner, event_name, kitNo=card.kit_no, **(data or TXN))])
+    CustomerMessage.objects.bulk_create(rows)
+    return {r.channel: r for r in rows}
+
+
+def test_an_event_reaches_the_cardholder_on_every_channel(partner, card, providers):
+    smtp, twilio, fcm = providers
+    rows = _plan(partner, card)
+    assert message_send_batch(message_ids=[r.pk for r in rows.values()]) == {}
+
+    sent = {m.channel: m for m in CustomerMessage.objects.filter(pk__in=[r.pk for r in rows.values()])}
+    assert {m.status for m in sent.values()} == {"SENT"}
+    assert all(m.attempt_count == 1 and m.sent_at and m.claim_token for m in sent.values())
+
+    [(_, rcpt, email)] = smtp.messages
+    assert rcpt == ["asha@example.com"]
+    assert email["Subject"] == "Payment of INR 125.50"
+    assert "XXXX XXXX XXXX 4242" in email.get_content()
+    assert email["Message-ID"] == sent["EMAIL"].provider_message_id
+
+    [sms] = twilio.sms()
+    assert sms["To"] == "+919800000001"
+    assert sms["Body"] == "INR 125.50 spent at Chai Point with card XXXX XXXX XXXX 4242. Balance: INR 874.50."
+    assert sent["SMS"].provider_message_id.startswith("SM")
+
+    [push] = fcm.pushes()
+    assert push["token"] == "fcm-token-asha"
+    assert push["notification"]["title"] == "Payment of INR 125.50"
+    assert push["data"]["messageId"] == str(sent["PUSH"].pk)
+    assert sent["PUSH"].provider_message_id.startswith("projects/demo-project/messages/")
+
+
+def test_a_sent_message_is_never_sent_twice(partner, card, providers):
+    _, twilio, _ = providers
+    sms = _plan(partner, card)["SMS"]
+    message_send_batch(message_ids=[sms.pk])
+    assert message_send_batch(message_ids=[sms.pk, sms.pk]) == {}
+    assert len(twilio.requests) == 1
+
+
+def test_transient_error_is_retried_on_the_schedule(partner, card, providers):
+    _, twilio, _ = providers
+    sms = _plan(partner, card)["SMS"]
+    twilio.script.append(Scripted(503, {"code": 20503, "message": "Service Unavailable"}))
+    before = timezone.now()
+    requeue = message_send_batch(message_ids=[sms.pk])
+
+    assert set(requeue) == {sms.pk}
+    assert 27 <= requeue[sms.pk] <= 33  # 30 s +-10 % jitter
+    sms.refresh_from_db()
+    assert (sms.status, sms.attempt_count) == ("PENDING", 1)
+    assert "503" in sms.last_error
+    assert before + timedelta(seconds=26) < sms.next_attempt_at < timezone.now() + timedelta(seconds=34)
+    assert message_send_batch(message_ids=[sms.pk]) == {}  # not due yet: untouched
+    assert len(twilio.requests) == 1
+
+    CustomerMessage.objects.filter(pk=sms.pk).update(next_attempt_at=timezone.now())
+    assert message_send_batch(message_ids=[sms.pk]) == {}
+    sms.refresh_from_db()
+    assert (sms.status, sms.attempt_count, sms.last_error) == ("SENT", 2, "")
+
+
+def test_providers_retry_after_is_honoured(partner, card, providers):
+    _, twilio, _ = providers
+    sms = _plan(partner, card)["SMS"]
+    twilio.script.append(Scripted(429, {"code": 20429, "message": "Too Many Requests"}, {"Retry-After": "300"}))
+    assert message_send_batch(message_ids=[sms.pk]) == {sms.pk: 300.0}
+
+
+def test_exhausted_retries_fail_and_fall_back(settings, partner, card, product, providers):
+    smtp, twilio, _ = providers
+    settings.CUSTOMER_MESSAGE_MAX_ATTEMPTS = 2
+    product.channel_fallback_order = ["SMS", "EMAIL"]
+    product.save()
+    rows = _plan(partner, card)
+    assert set(rows) == {"SMS", "PUSH"}  # EMAIL waits in the cascade
+    sms = rows["SMS"]
+    twilio.script.extend([Scripted(500, {"code": 20500}), Scripted(500, {"code": 20500})])
+    message_send_batch(message_ids=[sms.pk])
+    CustomerMessage.objects.filter(pk=sms.pk).update(next_attempt_at=timezone.now())
+    requeue = message_send_batch(message_ids=[sms.pk])
+
+    sms.refresh_from_db()
+    assert sms.status == "FAILED"
+    assert "gave up after 2 attempts" in sms.last_error
+    backup = CustomerMessage.objects.get(fallback_of=sms)
+    assert (backup.channel, backup.status, backup.recipient) == ("EMAIL", "PENDING", "asha@example.com")
+    assert requeue == {backup.pk: 0.0}
+    message_send_batch(message_ids=list(requeue))
+    backup.refresh_from_db()
+    assert backup.status == "SENT"
+    assert len(smtp.messages) == 1
+
+
+def test_permanent_errors_walk_the_fallback_order(partner, card, holder, product, providers):
+    smtp, twilio, fcm = providers
+    product.channel_fallback_order = ["PUSH", "SMS", "EMAIL"]
+    product.save()
+    holder.push_token, holder.phone = "unregistered-device", "+0001234"
+    holder.save()
+    rows = _plan(partner, card)
+    assert list(rows) == ["PUSH"]
+
+    requeue = message_send_batch(message_ids=[rows["PUSH"].pk])
+    push = CustomerMessage.objects.get(pk=rows["PUSH"].pk)
+    assert push.status == "FAILED" and "UNREGISTERED" in push.last_error
+    sms = CustomerMessage.objects.get(fallback_of=push)
+    assert requeue == {sms.pk: 0.0}
+
+    requeue = message_send_batch(message_ids=list(requeue))
+    sms.refresh_from_db()
+    assert sms.status == "FAILED" and "21211" in sms.last_error
+    email = CustomerMessage.objects.get(fallback_of=sms)
+    assert email.channel == "EMAIL"
+
+    assert message_send_batch(message_ids=list(requeue)) == {}
+    email.refresh_from_db()
+    assert email.status == "SENT"
+    assert (len(fcm.requests), len(twilio.requests), len(smtp.messages)) == (1, 1, 1)
+
+
+def test_permanent_error_without_a_next_channel_just_fails(partner, card, holder, providers):
+    _, _, fcm = providers
+    holder.push_token = "unregistered-device"
+    holder.save()
+    push = _plan(partner, card)["PUSH"]  # no fallback order: channels are independent
+    assert message_send_batch(message_ids=[push.pk]) == {}
+    push.refresh_from_db()
+    assert push.status == "FAILED"
+    assert not CustomerMessage.objects.filter(fallback_of=push).exists()
+    assert len(fcm.requests) == 1
+
+
+def test_card_number_in_the_text_is_refused_not_sent(partner, card, providers):
+    _, twilio, _ = providers
+    sms = _plan(partner, card)["SMS"]
+    CustomerMessage.objects.filter(pk=sms.pk).update(body="Card 4111 1111 1111 1111 was used")
+    assert message_send_batch(message_ids=[sms.pk]) == {}
+    sms.refresh_from_db()
+    assert (sms.status, sms.skip_reason, sms.last_error) == (
+        "FAILED", guards.REFUSAL_REASON, guards.REFUSAL_REASON)
+    assert twilio.requests == []
+
+
+def test_held_messages_wait_for_the_end_of_quiet_hours(partner, card, providers):
+    _, twilio, _ = providers
+    sms = _plan(partner, card)["SMS"]
+    later = timezone.now() + timedelta(hours=3)
+    CustomerMessage.objects.filter(pk=sms.pk).update(status="HELD", next_attempt_at=later)
+    assert sms.pk not in message_due_ids(grace_seconds=0)
+    assert message_send_batch(message_ids=[sms.pk]) == {}
+    assert twilio.requests == []
+
+    CustomerMessage.objects.filter(pk=sms.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert sms.pk in message_due_ids(grace_seconds=0)
+    message_send_batch(message_ids=[sms.pk])
+    sms.refresh_from_db()
+    assert sms.status == "SENT"
+
+
+def test_a_retry_that_would_land_in_quiet_hours_is_held(partner, card, holder, product, providers):
+    _, twilio, _ = providers
+    local_now = timezone.now().astimezone(ZoneInfo(holder.timezone))
+    # A window from an hour ago to three hours ahead, in the cardholder's time zone.
+    QuietHoursPolicyFactory(product=product, start=(local_now - timedelta(hours=1)).time().replace(microsecond=0),
+                            end=(local_now + timedelta(hours=3)).time().replace(microsecond=0))
+    txn_sms = _plan(partner, card)["SMS"]
+    CustomerMessage.objects.filter(pk=txn_sms.pk).update(status="PENDING", next_attempt_at=timezone.now())
+    twilio.script.append(Scripted(503, {"code": 20503}))
+    requeue = message_send_batch(message_ids=[txn_sms.pk])
+    txn_sms.refresh_from_db()
+    assert txn_sms.status == "HELD"
+    assert 2.9 * 3600 < requeue[txn_sms.pk] < 3.1 * 3600
+    assert txn_sms.next_attempt_at > timezone.now() + timedelta(hours=2, minutes=50)
+
+
+def test_expired_leases_are_reclaimed_and_live_ones_are_not(partner, card, providers):
+    rows = _plan(partner, card)
+    sms, email = rows["SMS"], rows["EMAIL"]
+    now = timezone.now()
+    CustomerMessage.objects.filter(pk=sms.pk).update(status="SENDING", lease_expires_at=now - timedelta(seconds=1),
+                                                     attempt_count=1)
+    CustomerMessage.objects.filter(pk=email.pk).update(status="SENDING", lease_expires_at=now + timedelta(minutes=2),
+                                                       attempt_count=1)
+    due = message_due_ids(grace_seconds=0)
+    assert sms.pk in due and email.pk not in due
+    message_send_batch(message_ids=[sms.pk, email.pk])
+    sms.refresh_from_db()
+    email.refresh_from_db()
+    assert (sms.status, sms.attempt_count) == ("SENT", 2)
+    assert (email.status, email.attempt_count) == ("SENDING", 1)
+
+
+def test_an_outcome_is_not_recorded_by_a_worker_that_lost_its_claim(partner, card, providers):
+    sms = _plan(partner, card)["SMS"]
+    [claimed] = _claim([sms.pk])
+    # Meanwhile the lease expired and another worker re-claimed the row with its own token.
+    CustomerMessage.objects.filter(pk=sms.pk).update(claim_token="00000000-0000-0000-0000-000000000001")
+    _send_one(claimed, {})
+    sms.refresh_from_db()
+    assert (sms.status, str(sms.claim_token)) == ("SENDING", "00000000-0000-0000-0000-000000000001")
+
+
+def test_message_due_ids_lists_only_due_work(partner, card):
+    rows = _plan(partner, card)
+    future = timezone.now() + timedelta(hours=1)
+    CustomerMessage.objects.filter(pk=rows["PUSH"].pk).update(next_attempt_at=future)
+    CustomerMessage.objects.filter(pk=rows["EMAIL"].pk).update(status="SENT")
+    assert message_due_ids(grace_seconds=0) == [rows["SMS"].pk]
+    assert message_due_ids(limit=0, grace_seconds=0) == []
+    # Freshly queued PENDING work is left to its own task for the grace period.
+    assert message_due_ids(grace_seconds=30) == []
+    CustomerMessage.objects.filter(pk=rows["SMS"].pk).update(next_attempt_at=timezone.now() - timedelta(minutes=1))
+    assert message_due_ids(grace_seconds=30) == [rows["SMS"].pk]
+
+
+def test_retry_delay_schedule():
+    for attempts, base in [(1, 30), (2, 120), (3, 600), (4, 1800), (5, 3600), (9, 3600)]:
+        delay = message_retry_delay(attempts_made=attempts)
+        assert base * 0.9 <= delay <= base * 1.1
+    assert message_retry_delay(attempts_made=1, retry_after=500) == 500
+    assert message_retry_delay(attempts_made=1, retry_after=10**9) == 6 * 3600
+
+
+# Committed rows are needed for a second connection to see them; serialized_rollback restores the sample
+# templates that the flush after a transactional test would otherwise remove for later tests.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_rows_locked_by_another_worker_are_skipped(partner, card, providers):
+    _, twilio, _ = providers
+    sms = _plan(partner, card)["SMS"]
+    locked, release = threading.Event(), threading.Event()
+
+    def other_worker():
+        with transaction.atomic():
+            list(CustomerMessage.objects.select_for_update().filter(pk=sms.pk))
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        assert message_send_batch(message_ids=[sms.pk]) == {}  # SKIP LOCKED: no wait, no send
+        assert twilio.requests == []
+    finally:
+        release.set()
+        thread.join()
+    message_send_batch(message_ids=[sms.pk])
+    assert CustomerMessage.objects.get(pk=sms.pk).status == "SENT"
