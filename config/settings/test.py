@@ -10,7 +10,7 @@ WEBHOOK_DESTINATION_ALLOWLIST = env.list("WEBHOOK_DESTINATION_ALLOWLIST", defaul
 SECRETS_ENCRYPTION_KEYS = env.list(
     "SECRETS_ENCRYPTION_KEYS", default=["dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTAxMjM0NTY="]
 )
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
 KAFKA_SESSION_TIMEOUT_MS = env.int("KAFKA_SESSION_TIMEOUT_MS", default=6000)
 WEBHOOK_READ_TIMEOUT_SECONDS = env.float("WEBHOOK_READ_TIMEOUT_SECONDS", default=3.0)
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
