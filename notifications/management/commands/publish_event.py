@@ -1,4 +1,5 @@
 import json
+import time
 import uuid
 
 from django.db import transaction
@@ -23,6 +24,7 @@ class Command(OpsCommand):
         parser.add_argument("--data", default="{}", help="The event's data as a JSON object")
         parser.add_argument("--entity-id", default="", help="Card or wallet id, for per-entity ordering")
         parser.add_argument("--event-id", default=None, help="Defaults to a new UUID")
+        parser.add_argument("--wait", type=float, default=15.0, help="Seconds to wait for Kafka's acknowledgement")
 
     def handle(self, *args, **options):
         partner = Partner.objects.filter(tenant_id=options["tenant"]).first()
@@ -42,8 +44,15 @@ class Command(OpsCommand):
         with transaction.atomic():
             row = services.publish_event(partner=partner, event_name=options["event_name"], data=data,
                                          entity_id=options["entity_id"], event_id=event_id)
-        services.outbox_publish_pending()
-        row.refresh_from_db()
+        # A worker may be publishing the same row right now (publish_event also triggers the outbox task), in
+        # which case ours skips the locked row: wait a little for whoever publishes it.
+        deadline = time.monotonic() + options["wait"]
+        while True:
+            services.outbox_publish_pending()
+            row.refresh_from_db()
+            if row.published_at is not None or time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
         published = row.published_at is not None
         self.finish(
             {"eventId": event_id, "published": published, "topic": row.topic, "lastError": row.last_error},
