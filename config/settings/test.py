@@ -14,5 +14,7 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.locm
 KAFKA_SESSION_TIMEOUT_MS = env.int("KAFKA_SESSION_TIMEOUT_MS", default=6000)
 WEBHOOK_READ_TIMEOUT_SECONDS = env.float("WEBHOOK_READ_TIMEOUT_SECONDS", default=3.0)
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
-# Tests use their own Redis database so a test worker never sees `make run`'s queue.
-CELERY_BROKER_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/9")
+# Tests use their own Redis database so a test worker never sees `make run`'s queue; under pytest-xdist each
+# test process (gw0, gw1, …) gets its own, as pytest-django gives each its own test database.
+_XDIST_INDEX = int(env.str("PYTEST_XDIST_WORKER", default="gw0").removeprefix("gw") or 0)
+CELERY_BROKER_URL = env.str("REDIS_URL", default=f"redis://127.0.0.1:6379/{9 + _XDIST_INDEX}")
