@@ -131,3 +131,120 @@ class WalletStatusTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status} → {self.to_status} ({self.reason})"
+
+
+class StatusReason(models.TextChoices):
+    """Documented reason codes of a wallet status change (docs/wallets.md)."""
+
+    SUSPECTED_FRAUD = "SUSPECTED_FRAUD", "Suspected fraud"
+    CUSTOMER_REQUEST = "CUSTOMER_REQUEST", "Customer request"
+    COMPLIANCE = "COMPLIANCE", "Compliance or regulatory hold"
+    LOST_CARD = "LOST_CARD", "Card lost or stolen"
+    DISPUTE = "DISPUTE", "Dispute under investigation"
+    KYC_PENDING = "KYC_PENDING", "KYC pending"
+    REACTIVATION = "REACTIVATION", "Reactivation after review"
+    CARD_EXPIRED = "CARD_EXPIRED", "Card expired (system only)"
+    OTHER = "OTHER", "Other (comment required)"
+
+
+# Reasons only the platform itself may give: a partner or support agent cannot claim a card expired.
+SYSTEM_ONLY_REASONS = frozenset({StatusReason.CARD_EXPIRED})
+COMMENT_REQUIRED_REASONS = frozenset({StatusReason.OTHER})
+
+
+class StatusChangeIdempotencyKey(models.Model):
+    """An idempotency key of the status API: the first request's fingerprint and the transition it produced, so a
+    retry with the same key and body returns the first result and a different body is refused."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of walletId, status, reason and comment")
+    transition = models.OneToOneField(
+        WalletStatusTransition, on_delete=models.CASCADE, related_name="idempotency_key"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "key"], name="uniq_status_idempotency_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} → transition {self.transition_id}"
+
+
+class CardReissue(models.Model):
+    """One reissue of a card: a new number (only its last four kept) and expiry under the same cardId.
+
+    The previous number, recorded here by its last four digits and expiry, is inactive from `created_at` on."""
+
+    class Reason(models.TextChoices):
+        LOST = "LOST", "Lost"
+        STOLEN = "STOLEN", "Stolen"
+        DAMAGED = "DAMAGED", "Damaged"
+        SUSPECTED_FRAUD = "SUSPECTED_FRAUD", "Suspected fraudulent use"
+        RENEWAL = "RENEWAL", "Renewal"
+        OTHER = "OTHER", "Other"
+
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="reissues")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    previous_last4 = models.CharField(max_length=4)
+    previous_expiry_date = models.DateField()
+    previous_status = models.CharField(max_length=10, choices=Card.Status.choices)
+    new_last4 = models.CharField(max_length=4)
+    new_expiry_date = models.DateField()
+    reason = models.CharField(max_length=20, choices=Reason.choices, default=Reason.OTHER)
+    actor = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"reissue of card {self.card_id}: ****{self.previous_last4} → ****{self.new_last4}"
+
+
+class CardTransaction(models.Model):
+    """One transaction on a card (the sandbox ledger of the simulate API), approved or declined with a reason."""
+
+    class Type(models.TextChoices):
+        LOAD = "LOAD", "Load"
+        DEPOSIT = "DEPOSIT", "Deposit"
+        AUTHORIZATION = "AUTHORIZATION", "Authorization"
+        CLEARING = "CLEARING", "Clearing"
+        REFUND = "REFUND", "Refund"
+        REVERSAL = "REVERSAL", "Reversal"
+        THREE_DS_CHALLENGE = "THREE_DS_CHALLENGE", "3DS challenge"
+
+    class Status(models.TextChoices):
+        APPROVED = "APPROVED", "Approved"
+        DECLINED = "DECLINED", "Declined"
+
+    class DeclineReason(models.TextChoices):
+        CARD_NOT_ACTIVE = "CARD_NOT_ACTIVE", "The card is not active"
+        CARD_EXPIRED = "CARD_EXPIRED", "The card's expiry date has passed"
+        WALLET_STATUS = "WALLET_STATUS", "The wallet's status does not allow this transaction"
+        INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS", "Insufficient funds"
+
+    transaction_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="transactions")
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="transactions")
+    transaction_type = models.CharField(max_length=20, choices=Type.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    merchant_name = models.CharField(max_length=100, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    decline_reason = models.CharField(max_length=20, choices=DeclineReason.choices, blank=True, default="")
+    wallet_status = models.CharField(max_length=20, help_text="Wallet status when the transaction was decided")
+    balance_after = models.DecimalField(max_digits=14, decimal_places=2)
+    # The authorization a clearing settles or a reversal releases.
+    original = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["card", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_type} {self.amount} {self.currency} ({self.status})"
