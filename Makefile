@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 PG_VERSION := $(shell ls /etc/postgresql 2>/dev/null | head -1)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint services venv bench chaos fuzz migrate demo clean-test-db
+.PHONY: run test lint services venv browser bench chaos fuzz migrate
 
 venv: $(STAMP)
 
@@ -26,11 +26,16 @@ services:
 	@for i in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; \
 		echo "PostgreSQL or Redis did not start" >&2; exit 1
 
+# Headless Chromium and its driver (Debian packages) for the admin browser test.
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 
-test: venv services lint
+test: venv services browser lint
 	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
 
 migrate: venv services
