@@ -67,6 +67,15 @@ def publish_event(
     return row
 
 
+def outbox_add_many(*, messages: list[OutboxMessage]) -> None:
+    """Bulk variant of publish_event for rows built with build_kafka_message, in the caller's transaction.
+
+    ignore_conflicts: a row with the same (deterministic) eventId means the event was already emitted once."""
+    if messages:
+        OutboxMessage.objects.bulk_create(messages, batch_size=1000, ignore_conflicts=True)
+        transaction.on_commit(_trigger_outbox_publish)
+
+
 def _trigger_outbox_publish() -> None:
     from notifications.tasks import publish_outbox
 

@@ -43,7 +43,9 @@ def publish_outbox() -> int:
     return services.outbox_publish_pending()
 
 
-@shared_task(acks_late=True, ignore_result=True)
+# An hour, well below the Redis visibility timeout (2 h); a run cut short loses nothing (each page commits and the
+# next run catches up).
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=55 * 60, time_limit=60 * 60)
 def run_advance_sweep(run_date: str | None = None) -> dict:
     """Daily advance-notification sweep (beat entry `advance-notification-sweep`)."""
     from notifications import advance
