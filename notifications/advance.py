@@ -23,6 +23,7 @@ go out with ``late=true`` while the event itself is still ahead. docs/advance-no
 
 import logging
 import uuid
+from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -664,7 +665,7 @@ def _advisory_xact_lock(key: str) -> None:
 # On the day: expiry and dormancy state changes
 
 
-class _InstantStep:
+class _InstantStep(ABC):
     """Apply a wallets service to each due card and emit an instant event, recorded as a days_before=0 notice so
     that it happens once per card and target date. Subclasses say which cards are due and what the event says."""
 
@@ -673,21 +674,25 @@ class _InstantStep:
     def __init__(self, run: _Run):
         self.run = run
 
+    @abstractmethod
     def due_cards(self) -> QuerySet[Card]:
-        raise NotImplementedError
+        """Cards whose change is due on or before the run date."""
 
+    @abstractmethod
     def target_of(self, card: Card) -> date:
-        raise NotImplementedError
+        """The expiry or inactivation date the change is about."""
 
     def due_of(self, card: Card) -> date:
         """The first day the change was due; a later run marks it late."""
         return self.target_of(card)
 
+    @abstractmethod
     def data_of(self, card: Card, target: date) -> dict:
-        raise NotImplementedError
+        """The instant event's data."""
 
+    @abstractmethod
     def apply(self, card: Card) -> None:
-        raise NotImplementedError
+        """The state change, through the wallets service."""
 
     def _queryset(self) -> QuerySet[Card]:
         cards = self.due_cards()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import requests
+from django.conf import settings
 
 if TYPE_CHECKING:
     from notifications.models import CustomerMessage
@@ -26,13 +30,48 @@ class TransportError(Exception):
         self.retry_after = retry_after
 
 
-class ChannelAdapter:
+class ChannelAdapter(ABC):
     """One channel's way out. Subclasses implement `send` and nothing else."""
 
     name = ""
 
+    @abstractmethod
     def send(self, message: CustomerMessage) -> SendResult:
-        raise NotImplementedError
+        """Send one message; raise TransportError when it did not go through."""
+
+
+class HttpChannelAdapter(ChannelAdapter):
+    """A channel behind an HTTP provider API: one POST, 2xx = sent, anything else decided by `_error`."""
+
+    provider = ""  # for error texts, e.g. "SMS provider"
+    id_field = ""  # where the provider's 2xx answer carries its message id
+
+    def __init__(self, session: requests.Session | None = None):
+        self.session = session or requests.Session()
+
+    def _post(self, url: str, **request_kwargs) -> SendResult:
+        try:
+            response = self.session.post(
+                url,
+                timeout=(settings.CUSTOMER_CHANNEL_CONNECT_TIMEOUT_SECONDS,
+                         settings.CUSTOMER_CHANNEL_READ_TIMEOUT_SECONDS),
+                allow_redirects=False,
+                **request_kwargs,
+            )
+        except requests.RequestException as exc:
+            raise TransportError(f"{self.provider} unreachable: {type(exc).__name__}", permanent=False) from exc
+        if 200 <= response.status_code < 300:
+            try:
+                return SendResult(provider_message_id=str(response.json().get(self.id_field, "")))
+            except ValueError:
+                # Accepted but unreadable: the message probably left, so it is not retried (no duplicates).
+                return SendResult(provider_message_id="")
+        raise self._error(response)
+
+    @staticmethod
+    @abstractmethod
+    def _error(response: requests.Response) -> TransportError:
+        """Classify a non-2xx answer as permanent or retryable."""
 
 
 def excerpt(text: str, limit: int = 200) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import requests
 from django.conf import settings
 
-from notifications.channels.base import ChannelAdapter, SendResult, TransportError, excerpt
+from notifications.channels.base import HttpChannelAdapter, SendResult, TransportError, excerpt
 from notifications.retry import parse_retry_after
 
 if TYPE_CHECKING:
@@ -32,11 +32,10 @@ def _fcm_error_code(payload: object) -> str:
     return str(error.get("status", ""))
 
 
-class FcmPushChannel(ChannelAdapter):
+class FcmPushChannel(HttpChannelAdapter):
     name = "PUSH"
-
-    def __init__(self, session: requests.Session | None = None):
-        self.session = session or requests.Session()
+    provider = "Push provider"
+    id_field = "name"
 
     def send(self, message: CustomerMessage) -> SendResult:
         url = f"{settings.PUSH_API_BASE_URL.rstrip('/')}/v1/projects/{settings.PUSH_PROJECT_ID}/messages:send"
@@ -52,24 +51,7 @@ class FcmPushChannel(ChannelAdapter):
                 },
             }
         }
-        try:
-            response = self.session.post(
-                url,
-                json=body,
-                headers={"Authorization": f"Bearer {settings.PUSH_ACCESS_TOKEN}"},
-                timeout=(settings.CUSTOMER_CHANNEL_CONNECT_TIMEOUT_SECONDS,
-                         settings.CUSTOMER_CHANNEL_READ_TIMEOUT_SECONDS),
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            raise TransportError(f"Push provider unreachable: {type(exc).__name__}", permanent=False) from exc
-
-        if 200 <= response.status_code < 300:
-            try:
-                return SendResult(provider_message_id=str(response.json().get("name", "")))
-            except ValueError:
-                return SendResult(provider_message_id="")
-        raise self._error(response)
+        return self._post(url, json=body, headers={"Authorization": f"Bearer {settings.PUSH_ACCESS_TOKEN}"})
 
     @staticmethod
     def _error(response: requests.Response) -> TransportError:

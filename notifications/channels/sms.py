@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import requests
 from django.conf import settings
 
-from notifications.channels.base import ChannelAdapter, SendResult, TransportError, excerpt
+from notifications.channels.base import HttpChannelAdapter, SendResult, TransportError, excerpt
 from notifications.retry import parse_retry_after
 
 if TYPE_CHECKING:
@@ -24,34 +24,18 @@ if TYPE_CHECKING:
 PERMANENT_TWILIO_CODES = frozenset({21211, 21214, 21265, 21408, 21610, 21612, 21614, 21617})
 
 
-class TwilioSmsChannel(ChannelAdapter):
+class TwilioSmsChannel(HttpChannelAdapter):
     name = "SMS"
-
-    def __init__(self, session: requests.Session | None = None):
-        self.session = session or requests.Session()
+    provider = "SMS provider"
+    id_field = "sid"
 
     def send(self, message: CustomerMessage) -> SendResult:
         sid = settings.SMS_ACCOUNT_SID
-        url = f"{settings.SMS_API_BASE_URL.rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
-        try:
-            response = self.session.post(
-                url,
-                data={"To": message.recipient, "From": settings.SMS_FROM_NUMBER, "Body": message.body},
-                auth=(sid, settings.SMS_AUTH_TOKEN),
-                timeout=(settings.CUSTOMER_CHANNEL_CONNECT_TIMEOUT_SECONDS,
-                         settings.CUSTOMER_CHANNEL_READ_TIMEOUT_SECONDS),
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            raise TransportError(f"SMS provider unreachable: {type(exc).__name__}", permanent=False) from exc
-
-        if 200 <= response.status_code < 300:
-            try:
-                return SendResult(provider_message_id=str(response.json().get("sid", "")))
-            except ValueError:
-                # Accepted but unreadable: the SMS probably left, so it is not retried (no duplicate texts).
-                return SendResult(provider_message_id="")
-        raise self._error(response)
+        return self._post(
+            f"{settings.SMS_API_BASE_URL.rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json",
+            data={"To": message.recipient, "From": settings.SMS_FROM_NUMBER, "Body": message.body},
+            auth=(sid, settings.SMS_AUTH_TOKEN),
+        )
 
     @staticmethod
     def _error(response: requests.Response) -> TransportError:

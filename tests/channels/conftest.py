@@ -1,9 +1,6 @@
-import importlib
-
 import pytest
 
 from tests.channels.fakes import FcmFake, SmtpSink, TwilioFake
-from tests.factories import CardFactory, CardholderFactory, ProductFactory, WalletFactory
 
 
 @pytest.fixture(scope="session")
@@ -70,39 +67,5 @@ def providers(smtp, twilio, fcm):
 
 
 @pytest.fixture(autouse=True)
-def sample_templates(db):
-    """The sample templates of the data migration. A transactional test anywhere in the suite flushes them (and
-    --reuse-db keeps that state), so they are put back when missing: one query when they are there."""
-    from django.apps import apps
-
-    migration = importlib.import_module("templates.migrations.0003_sample_templates")
-    migration.add_samples(apps, None)
-
-
-@pytest.fixture(autouse=True)
-def _no_default_quiet_hours(settings):
-    # Routing results must not depend on the hour the suite runs; quiet-hours tests set their own window.
-    settings.CUSTOMER_QUIET_HOURS = ""
-
-
-@pytest.fixture
-def product(partner):
-    return ProductFactory(partner=partner, code="travel", name="Travel Card", default_locale="en")
-
-
-@pytest.fixture
-def holder(partner):
-    return CardholderFactory(
-        partner=partner, external_id="CUST1", name="Asha Verma", phone="+919800000001", email="asha@example.com",
-        push_token="fcm-token-asha", locale="en", timezone="Asia/Kolkata",
-    )
-
-
-@pytest.fixture
-def wallet(partner, holder, product):
-    return WalletFactory(partner=partner, cardholder=holder, product=product, balance="874.50")
-
-
-@pytest.fixture
-def card(partner, wallet):
-    return CardFactory(partner=partner, wallet=wallet, kit_no="K1000001", last4="4242")
+def _templates_without_quiet_hours(sample_templates, no_default_quiet_hours):
+    """Every test here sees the sample templates and no default quiet hours."""
