@@ -15,3 +15,5 @@ urlpatterns = [
     path(API_PREFIX, include("templates.urls")),
     path("", include("notifications.ops_urls")),
 ]
+
+handler404 = "subscriptions.api_errors.not_found"

@@ -107,7 +107,18 @@ class EventListApi(APIView):
         operation_id="events_list",
         summary="List events received for this tenant, newest first (cursor pagination).",
         parameters=[FilterSerializer, OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
-        responses={200: EventSummaryOutput(many=True), **{k: v for k, v in ERRORS.items() if k != 404}},
+        responses={
+            200: inline_serializer(
+                "EventPage",
+                {
+                    "next": serializers.URLField(allow_null=True, help_text="URL of the next (older) page"),
+                    "previous": serializers.URLField(allow_null=True, help_text="URL of the previous page"),
+                    "results": EventSummaryOutput(many=True),
+                },
+            ),
+            **ERRORS,
+            404: OpenApiResponse(description="The cursor is not valid (start again without it)."),
+        },
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)

@@ -47,3 +47,13 @@ def exception_handler(exc, context):
             body["error"].update(exc.extra)
         response.data = body
     return response
+
+
+def not_found(request, exception=None):
+    """404 for URLs no route matches: the API's JSON error shape under the API prefix, Django's page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/prepaid/"):
+        return JsonResponse({"error": {"code": "not_found", "message": "No such resource."}}, status=404)
+    return page_not_found(request, exception)
