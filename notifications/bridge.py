@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from django.conf import settings
 from django.db import close_old_connections
 from django.db.utils import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
@@ -40,6 +41,7 @@ class KafkaBridge:
         group_id: str,
         batch_size: int = 500,
         poll_timeout: float = 0.5,
+        linger: float | None = None,
         max_consecutive_errors: int = 30,
         report_interval: float = 10.0,
         name: str = "bridge",
@@ -49,6 +51,7 @@ class KafkaBridge:
         self.group_id = group_id
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
+        self.linger = settings.KAFKA_BRIDGE_LINGER_MS / 1000 if linger is None else linger
         self.max_consecutive_errors = max_consecutive_errors
         self.report_interval = report_interval
         self.name = name
@@ -57,6 +60,7 @@ class KafkaBridge:
         self._stopping = False
         self._last_report = time.monotonic()
         self._assigned: list[TopicPartition] = []
+        self._committed: dict[tuple[str, int], int] = {}  # offsets this bridge committed (for the lag report)
 
     def request_stop(self, *_args) -> None:
         """SIGTERM/SIGINT: finish the batch in hand, commit, exit."""
@@ -74,8 +78,7 @@ class KafkaBridge:
         logger.info("Bridge %s consuming %s in group %s", self.name, self.topic, self.group_id)
         try:
             while not self._stopping:
-                messages = consumer.consume(self.batch_size, self.poll_timeout)
-                batch = self._usable(messages)
+                batch = self._usable(self._consume(consumer))
                 if batch:
                     if not self._process_with_retries(batch):
                         return 1
@@ -87,6 +90,15 @@ class KafkaBridge:
             consumer.close()
             logger.info("Bridge %s stopped after %d messages", self.name, self.stats.consumed)
         return 0
+
+    def _consume(self, consumer) -> list:
+        """Up to batch_size messages: wait up to poll_timeout for the first one, then at most `linger` for the rest.
+        (consume() waits its whole timeout unless the batch fills, which at a moderate rate would add up to
+        poll_timeout of latency to every event; under a backlog the second call returns a full batch at once.)"""
+        messages = consumer.consume(1, self.poll_timeout)
+        if messages and self.batch_size > 1:
+            messages += consumer.consume(self.batch_size - 1, self.linger)
+        return messages
 
     def _usable(self, messages) -> list:
         batch = []
@@ -146,6 +158,7 @@ class KafkaBridge:
         for attempt in range(5):
             try:
                 consumer.commit(offsets=tps, asynchronous=False)
+                self._committed.update(offsets)
                 return
             except KafkaException as exc:
                 # After a rebalance the partition may be someone else's now; they re-read, eventId absorbs it.
@@ -154,6 +167,7 @@ class KafkaBridge:
 
     def _on_assign(self, consumer, partitions) -> None:
         self._assigned = list(partitions)
+        self._committed = {}  # another bridge may have committed these partitions meanwhile
         logger.info("Assigned partitions: %s", sorted(p.partition for p in partitions))
 
     def _on_revoke(self, consumer, partitions) -> None:
@@ -161,13 +175,21 @@ class KafkaBridge:
         self._assigned = []
 
     def consumer_lag(self, consumer) -> dict[str, int]:
+        """Messages behind the end, per assigned partition. From what the client already knows (the high
+        watermark of the last fetch, the offsets this bridge committed) where it can: asking the broker costs two
+        round trips per partition, which stalled consumption for a moment every report (docs/profiles/)."""
         lag: dict[str, int] = {}
         for tp in self._assigned:
+            key = (tp.topic, tp.partition)
             try:
-                low, high = consumer.get_watermark_offsets(tp, timeout=1.0, cached=False)
-                committed = consumer.committed([tp], timeout=1.0)[0].offset
+                low, high = consumer.get_watermark_offsets(tp, cached=True)
+                if high < 0:  # nothing fetched from this partition yet
+                    low, high = consumer.get_watermark_offsets(tp, timeout=1.0, cached=False)
+                if key not in self._committed:
+                    self._committed[key] = consumer.committed([tp], timeout=1.0)[0].offset
             except KafkaException:
                 continue
+            committed = self._committed[key]
             position = committed if committed >= 0 else low
             lag[f"{tp.topic}:{tp.partition}"] = max(high - position, 0)
         return lag

@@ -9,7 +9,9 @@ Guarantees (docs/delivery.md):
   or an expired lease, which `due_delivery_ids` finds again.
 """
 
+import json
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from django.utils import timezone
 from notifications import guards, retry
 from notifications.http_sender import OutgoingRequest, SendResult, get_sender
 from notifications.logging import log_context
-from notifications.models import DeliveryAttempt, DeliveryStatus, Event, WebhookDelivery
+from notifications.models import DeliveryStatus, WebhookDelivery
 from notifications.signing import webhook_headers
 from subscriptions.models import EventSubscription
 
@@ -34,6 +36,21 @@ COUNTDOWN_HORIZON_SECONDS = 15 * 60
 # Per process, at most this many requests queued or in flight per endpoint before new batches for it are deferred,
 # so a slow endpoint cannot take every worker thread.
 ENDPOINT_BACKLOG_LIMIT_FACTOR = 2
+# An endpoint whose answers take this long on average is slow: its batches beyond the backlog limit are deferred at
+# once. A faster one's batches wait up to ENDPOINT_CAPACITY_WAIT_SECONDS for room instead: re-queueing them would
+# cost a Redis round trip and a task each, for a backlog that drains in milliseconds (docs/profiles/).
+SLOW_ENDPOINT_SECONDS = 1.0
+ENDPOINT_CAPACITY_WAIT_SECONDS = 2.0
+
+
+# Every card number the guard can match lies inside a run of 13+ characters of digits, spaces and dashes that starts
+# and ends with a digit. Finding no such run is a cheap, exact "no" (one C-level scan); only bodies that have one pay
+# for guards.contains_card_number, whose regex and Luhn check cost more than signing the request (docs/profiles/).
+_CARD_NUMBER_CANDIDATE = re.compile(r"\d[\d -]{11,}\d")
+
+
+def _holds_card_number(body: str) -> bool:
+    return _CARD_NUMBER_CANDIDATE.search(body) is not None and guards.contains_card_number(body)
 
 
 @dataclass(frozen=True)
@@ -43,6 +60,8 @@ class Claimed:
     event_pk: int
     subscription_id: int
     attempts_before_replay: int = 0
+    event_id: str = ""  # the eventId (webhook-id header)
+    body: str = ""  # the exact webhook body stored at ingest
 
 
 @dataclass
@@ -52,6 +71,7 @@ class BatchOutcome:
     failed: int = 0
     deferred: list[int] | None = None  # ids not claimed because their endpoint is saturated
     claimed: int = 0
+    defer_seconds: float = 1.0  # when to try the deferred ids again
 
 
 def claim_deliveries(delivery_ids: list[int], claim_token: uuid.UUID) -> list[Claimed]:
@@ -59,20 +79,26 @@ def claim_deliveries(delivery_ids: list[int], claim_token: uuid.UUID) -> list[Cl
     if not delivery_ids:
         return []
     with transaction.atomic(), connection.cursor() as cursor:
+        # One round trip claims the rows and reads what is sent (eventId and body) with them.
         cursor.execute(
             """
-            UPDATE notifications_webhookdelivery AS d
-               SET status = 'SENDING', claim_token = %(token)s, attempt_count = d.attempt_count + 1,
-                   lease_expires_at = %(now)s + make_interval(secs => %(lease)s)
-             WHERE d.id IN (
-                   SELECT w.id FROM notifications_webhookdelivery w
-                     JOIN subscriptions_eventsubscription s ON s.id = w.subscription_id AND s.is_enabled
-                    WHERE w.id = ANY(%(ids)s)
-                      AND ((w.status = 'PENDING' AND w.next_attempt_at <= %(now)s)
-                           OR (w.status = 'SENDING' AND w.lease_expires_at < %(now)s))
-                    ORDER BY w.id
-                      FOR UPDATE OF w SKIP LOCKED)
-            RETURNING d.id, d.attempt_count, d.event_id, d.subscription_id, d.attempts_before_replay
+            WITH claimed AS (
+                UPDATE notifications_webhookdelivery AS d
+                   SET status = 'SENDING', claim_token = %(token)s, attempt_count = d.attempt_count + 1,
+                       lease_expires_at = %(now)s + make_interval(secs => %(lease)s)
+                 WHERE d.id IN (
+                       SELECT w.id FROM notifications_webhookdelivery w
+                         JOIN subscriptions_eventsubscription s ON s.id = w.subscription_id AND s.is_enabled
+                        WHERE w.id = ANY(%(ids)s)
+                          AND ((w.status = 'PENDING' AND w.next_attempt_at <= %(now)s)
+                               OR (w.status = 'SENDING' AND w.lease_expires_at < %(now)s))
+                        ORDER BY w.id
+                          FOR UPDATE OF w SKIP LOCKED)
+                RETURNING d.id, d.attempt_count, d.event_id, d.subscription_id, d.attempts_before_replay
+            )
+            SELECT c.id, c.attempt_count, c.event_id, c.subscription_id, c.attempts_before_replay, e.event_id, e.body
+              FROM claimed c JOIN notifications_event e ON e.id = c.event_id
+             ORDER BY c.id
             """,
             # The application clock, not the database's: next_attempt_at is written from Python too.
             {"token": claim_token, "lease": settings.DELIVERY_LEASE_SECONDS, "ids": list(delivery_ids),
@@ -91,7 +117,7 @@ def _record(
     """Write attempts and outcomes in one transaction; only rows still holding our claim token are updated."""
     now = timezone.now()
     outcome = BatchOutcome(retrying={}, claimed=len(claimed))
-    attempts: list[DeliveryAttempt] = []
+    attempts: list[tuple] = []
     rows: list[tuple] = []
     for c in claimed:
         sub = subscriptions[c.subscription_id]
@@ -100,19 +126,8 @@ def _record(
             outcome.failed += 1
             continue
         r = results[c.delivery_id]
-        attempts.append(
-            DeliveryAttempt(
-                delivery_id=c.delivery_id,
-                attempt_number=c.attempt_number,
-                started_at=r.started_at,
-                duration_ms=r.duration_ms,
-                status_code=r.status_code,
-                response_body=r.response_excerpt,
-                error_class=r.error_class,
-                error_message=r.error_message,
-                succeeded=r.succeeded,
-            )
-        )
+        attempts.append((c.delivery_id, c.attempt_number, r.started_at.isoformat(), r.duration_ms, r.status_code,
+                         r.response_excerpt.replace("\x00", "\ufffd"), r.error_class, r.error_message, r.succeeded))
         error = r.summary
         if r.succeeded:
             rows.append((c.delivery_id, DeliveryStatus.SUCCEEDED, now, r.status_code, "", now))
@@ -132,19 +147,32 @@ def _record(
                 (c.delivery_id, DeliveryStatus.PENDING, now + timedelta(seconds=delay), r.status_code, error, None)
             )
             outcome.retrying[c.delivery_id] = delay
+    rows = [(i, status, next_at.isoformat(), code, err, completed and completed.isoformat())
+            for i, status, next_at, code, err, completed in rows]
     with transaction.atomic():
-        DeliveryAttempt.objects.bulk_create(attempts, ignore_conflicts=True)
         with connection.cursor() as cursor:
+            # One statement: every attempt is logged (even if our lease was lost meanwhile: it happened), and the
+            # outcome is written only to rows still holding our claim token. The rows travel as two JSON documents:
+            # serialising them is C code, where array parameters were escaped element by element in Python.
             cursor.execute(
                 """
+                WITH attempts AS (
+                    INSERT INTO notifications_deliveryattempt
+                           (delivery_id, attempt_number, started_at, duration_ms, status_code, response_body,
+                            error_class, error_message, succeeded)
+                    SELECT a.* FROM json_to_recordset(%s::json) AS a(delivery_id bigint, attempt_number int,
+                           started_at timestamptz, duration_ms int, status_code int, response_body text,
+                           error_class text, error_message text, succeeded bool)
+                    ON CONFLICT DO NOTHING
+                )
                 UPDATE notifications_webhookdelivery AS d
                    SET status = v.status, next_attempt_at = v.next_at, last_status_code = v.code,
                        last_error = v.err, completed_at = v.completed, lease_expires_at = NULL, claim_token = NULL
-                  FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::int[], %s::varchar[],
-                              %s::timestamptz[]) AS v(id, status, next_at, code, err, completed)
+                  FROM json_to_recordset(%s::json) AS v(id bigint, status text, next_at timestamptz, code int,
+                                                         err text, completed timestamptz)
                  WHERE d.id = v.id AND d.claim_token = %s
                 """,
-                [*map(list, zip(*rows, strict=True)), claim_token],
+                [_json_rows(attempts, _ATTEMPT_KEYS), _json_rows(rows, _OUTCOME_KEYS), claim_token],
             )
             if cursor.rowcount != len(rows):
                 logger.warning("%d deliveries were re-claimed by another worker; their outcome was not overwritten",
@@ -155,19 +183,33 @@ def _record(
     return outcome
 
 
+_ATTEMPT_KEYS = ("delivery_id", "attempt_number", "started_at", "duration_ms", "status_code", "response_body",
+                 "error_class", "error_message", "succeeded")
+_OUTCOME_KEYS = ("id", "status", "next_at", "code", "err", "completed")
+
+
+def _json_rows(rows: list[tuple], keys: tuple[str, ...]) -> str:
+    """Rows as a JSON array of objects, for json_to_recordset()."""
+    return json.dumps([dict(zip(keys, row, strict=True)) for row in rows], separators=(",", ":"))
+
+
 def deliver_batch(delivery_ids: list[int], endpoint_key: str | None = None) -> BatchOutcome:
     """Claim, send and record the given deliveries. Idempotent: ids that are not due or already held are skipped."""
     sender = get_sender()
-    limit = settings.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT * ENDPOINT_BACKLOG_LIMIT_FACTOR
-    if endpoint_key is not None and sender.endpoint_load(endpoint_key) >= limit:
-        # This endpoint already has a full backlog in this process (it is slow): leave the rows PENDING for later
-        # rather than tie up a worker thread behind it.
-        return BatchOutcome(retrying={}, deferred=list(delivery_ids))
+    # Room for a few batches, so that one batch's database work overlaps the next one's requests.
+    limit = max(settings.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT * ENDPOINT_BACKLOG_LIMIT_FACTOR,
+                settings.WEBHOOK_ENDPOINT_BATCHES_PER_PROCESS * len(delivery_ids))
+    if endpoint_key is not None and not sender.wait_for_capacity(
+        endpoint_key, limit, wait=ENDPOINT_CAPACITY_WAIT_SECONDS, slow_after=SLOW_ENDPOINT_SECONDS
+    ):
+        # This endpoint already has a full backlog in this process and it is slow: leave the rows PENDING for later
+        # rather than tie up a worker thread behind it; come back when part of its backlog may have drained.
+        return BatchOutcome(retrying={}, deferred=list(delivery_ids),
+                            defer_seconds=min(max(sender.endpoint_slowness(endpoint_key), 1.0), 10.0))
     claim_token = uuid.uuid4()
     claimed = claim_deliveries(delivery_ids, claim_token)
     if not claimed:
         return BatchOutcome(retrying={})
-    events = Event.objects.only("id", "event_id", "body", "partner_id").in_bulk([c.event_pk for c in claimed])
     subscriptions = EventSubscription.objects.select_related("partner").in_bulk({c.subscription_id for c in claimed})
     secrets = {sid: sub.signing_secrets() for sid, sub in subscriptions.items()}
     timestamp = int(time.time())
@@ -175,19 +217,18 @@ def deliver_batch(delivery_ids: list[int], endpoint_key: str | None = None) -> B
     sent_ids: list[int] = []
     refused: dict[int, str] = {}
     for c in claimed:
-        event = events[c.event_pk]
-        if guards.contains_card_number(event.body):
+        if _holds_card_number(c.body):
             refused[c.delivery_id] = guards.REFUSAL_REASON
             logger.error("Refused to send delivery %s: its body holds a card number", c.delivery_id,
-                         extra={"event_id": event.event_id, "delivery_id": c.delivery_id})
+                         extra={"event_id": c.event_id, "delivery_id": c.delivery_id})
             continue
-        body = event.body.encode()
+        body = c.body.encode()
         sub = subscriptions[c.subscription_id]
         requests.append(
             OutgoingRequest(
                 endpoint_key=str(sub.pk),
                 url=sub.destination,
-                headers=webhook_headers(secrets[sub.pk], event.event_id, body, timestamp),
+                headers=webhook_headers(secrets[sub.pk], c.event_id, body, timestamp),
                 body=body,
             )
         )
@@ -196,10 +237,9 @@ def deliver_batch(delivery_ids: list[int], endpoint_key: str | None = None) -> B
     outcome = _record(claim_token, claimed, results, subscriptions, refused)
     for c in claimed:
         r = results.get(c.delivery_id)
-        event = events[c.event_pk]
-        with log_context(event_id=event.event_id, delivery_id=c.delivery_id, tenant=subscriptions[c.subscription_id]
-                         .partner.tenant_id):
-            if r is not None and not r.succeeded:
+        if r is not None and not r.succeeded:
+            with log_context(event_id=c.event_id, delivery_id=c.delivery_id,
+                             tenant=subscriptions[c.subscription_id].partner.tenant_id):
                 logger.info("Attempt %d failed: %s", c.attempt_number, r.summary)
     return outcome
 

@@ -4,17 +4,24 @@ so every function here may fail (Redis down) without losing anything: the period
 import logging
 from collections import defaultdict
 
+from django.conf import settings
+
 from notifications.delivery import COUNTDOWN_HORIZON_SECONDS, due_delivery_ids
 
 logger = logging.getLogger(__name__)
 
-DELIVERY_TASK_BATCH = 50
+DELIVERY_TASK_BATCH = 100  # default of settings.WEBHOOK_DELIVERY_BATCH_SIZE
 MESSAGE_TASK_BATCH = 50
 
 
 def _chunks(items: list[int], size: int):
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def delivery_batch_size() -> int:
+    """Deliveries per task: each task costs a claim, a record and a commit, whatever its size (docs/benchmarks.md)."""
+    return getattr(settings, "WEBHOOK_DELIVERY_BATCH_SIZE", DELIVERY_TASK_BATCH)
 
 
 def enqueue_deliveries(by_subscription: dict[int, list[int]], countdown: float | None = None) -> int:
@@ -25,7 +32,7 @@ def enqueue_deliveries(by_subscription: dict[int, list[int]], countdown: float |
     try:
         for subscription_id, ids in by_subscription.items():
             endpoint_key = str(subscription_id) if subscription_id else None
-            for chunk in _chunks(ids, DELIVERY_TASK_BATCH):
+            for chunk in _chunks(ids, delivery_batch_size()):
                 deliver_webhooks.apply_async(args=[chunk, endpoint_key], countdown=countdown)
                 tasks += 1
     except Exception:

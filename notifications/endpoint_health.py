@@ -61,21 +61,38 @@ def record_outcomes(*, claimed, results, subscriptions: dict[int, EventSubscript
             continue
         if r.succeeded:
             succeeded.add(c.subscription_id)
-        else:
+        elif getattr(failed.get(c.subscription_id), "status_code", None) != 410:
+            # A 410 anywhere in the batch decides; otherwise the last failure is the one reported.
             failed[c.subscription_id] = r
     if succeeded:
         EventSubscription.objects.filter(pk__in=succeeded, failing_since__isnull=False).update(failing_since=None)
     window = timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER_FAILING_SECONDS)
     for subscription_id, r in failed.items():
-        if subscription_id in succeeded:
-            continue
         sub = subscriptions[subscription_id]
         error = r.summary
         if r.status_code == 410:
+            # Explicit: the partner says the endpoint is gone, even if another request of the batch got through.
             subscription_disable(subscription=sub, reason="Endpoint answered 410 Gone", last_error=error)
+        elif subscription_id in succeeded:
+            continue
         elif sub.failing_since is None:
             EventSubscription.objects.filter(pk=sub.pk, failing_since__isnull=True).update(failing_since=now)
         elif now - sub.failing_since >= window:
             subscription_disable(
-                subscription=sub, reason=f"Every attempt failed for {window.days} days or more", last_error=error
+                subscription=sub,
+                reason=(
+                    f"Every attempt failed for {_duration(window)} or more "
+                    f"(since {sub.failing_since:%Y-%m-%d %H:%M} UTC)"
+                ),
+                last_error=error,
             )
+
+
+def _duration(window: timedelta) -> str:
+    """'5 days', '12 hours', '90 seconds': the largest whole unit, for the partner-facing reason."""
+    seconds = int(window.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"

@@ -6,6 +6,7 @@ on the one loop, so a slow endpoint costs sockets, not threads or CPU. See docs/
 
 import asyncio
 import atexit
+import functools
 import os
 import threading
 import time
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from django.conf import settings
 
-from notifications.egress import EgressBlocked, GuardedResolver, check_literal_host
+from notifications.egress import EgressBlocked, GuardedResolver, check_literal_host, pin_for_proxy
 from notifications.retry import parse_retry_after
 
 RESPONSE_EXCERPT_BYTES = 2048
@@ -53,15 +54,32 @@ class SendResult:
         return f"{self.error_class}: {self.error_message}"[:500] if self.error_class else f"HTTP {self.status_code}"
 
 
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop unless WEBHOOK_SENDER_EVENT_LOOP=asyncio (or uvloop is missing): the event loop's own overhead was a
+    large part of the sender's CPU per request (docs/profiles/)."""
+    if settings.WEBHOOK_SENDER_EVENT_LOOP == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 class WebhookSender:
     def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
+        self._loop = _new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="webhook-sender", daemon=True)
         self._thread.start()
         self._session: aiohttp.ClientSession | None = None
         self._in_flight: dict[str, asyncio.Semaphore] = {}
         self._busy: dict[str, int] = {}
         self._busy_lock = threading.Lock()
+        self._capacity = threading.Condition(self._busy_lock)  # notified whenever an endpoint's backlog shrinks
+        self._latency: dict[str, float] = {}  # per endpoint: moving average of request durations (seconds)
+        self._pending: dict[str, int] = {}  # per endpoint: requests handed to the loop and not finished
+        self._progress: dict[str, float] = {}  # per endpoint: when a request last finished (or work last began)
 
     def close(self) -> None:
         if self._session is not None and self._loop.is_running():
@@ -72,6 +90,31 @@ class WebhookSender:
         """Requests queued or in flight for this endpoint in this process."""
         with self._busy_lock:
             return self._busy.get(endpoint_key, 0)
+
+    def endpoint_latency(self, endpoint_key: str) -> float:
+        """Moving average of this endpoint's request durations in this process (0.0 before the first answer)."""
+        return self._latency.get(endpoint_key, 0.0)
+
+    def endpoint_slowness(self, endpoint_key: str) -> float:
+        """Seconds this endpoint takes, as far as this process can tell: the moving average of its answers, or, if
+        longer, how long its pending requests have gone without any of them finishing (a newly slow endpoint is
+        recognised before its first slow answer arrives)."""
+        stalled = time.monotonic() - self._progress.get(endpoint_key, 0.0) if self._pending.get(endpoint_key) else 0.0
+        return max(self.endpoint_latency(endpoint_key), stalled)
+
+    def wait_for_capacity(self, endpoint_key: str, limit: int, wait: float, slow_after: float) -> bool:
+        """True once this endpoint has fewer than `limit` requests queued or in flight in this process. An endpoint
+        that answers fast drains its backlog in moments, so the caller waits (up to `wait` seconds) rather than
+        re-queue its work; for a slow one (endpoint_slowness >= `slow_after` seconds) it returns False at once."""
+        deadline = time.monotonic() + wait
+        with self._capacity:
+            while self._busy.get(endpoint_key, 0) >= limit:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.endpoint_slowness(endpoint_key) >= slow_after:
+                    return False
+                # Woken when any batch of this process finishes; re-checked at least every 0.2 s.
+                self._capacity.wait(min(remaining, 0.2))
+            return True
 
     def send_many(self, requests: Sequence[OutgoingRequest], timeout: float | None = None) -> list[SendResult]:
         for r in requests:
@@ -84,8 +127,10 @@ class WebhookSender:
                 self._adjust(r.endpoint_key, -1)
 
     def _adjust(self, key: str, delta: int) -> None:
-        with self._busy_lock:
+        with self._capacity:
             self._busy[key] = self._busy.get(key, 0) + delta
+            if delta < 0:
+                self._capacity.notify_all()
 
     async def _send_all(self, requests: Sequence[OutgoingRequest]) -> list[SendResult]:
         if self._session is None:
@@ -100,6 +145,22 @@ class WebhookSender:
         return await asyncio.gather(*(self._send_one(r) for r in requests))
 
     async def _send_one(self, request: OutgoingRequest) -> SendResult:
+        key = request.endpoint_key
+        if not self._pending.get(key):
+            self._progress[key] = time.monotonic()
+        self._pending[key] = self._pending.get(key, 0) + 1
+        try:
+            result = await self._attempt(request)
+        finally:
+            self._pending[key] -= 1
+            self._progress[key] = time.monotonic()
+        previous = self._latency.get(request.endpoint_key)
+        seconds = result.duration_ms / 1000
+        # A short memory: an endpoint that slows down (or recovers) is recognised within a few requests.
+        self._latency[request.endpoint_key] = seconds if previous is None else 0.7 * previous + 0.3 * seconds
+        return result
+
+    async def _attempt(self, request: OutgoingRequest) -> SendResult:
         semaphore = self._in_flight.get(request.endpoint_key)
         if semaphore is None:
             semaphore = self._in_flight[request.endpoint_key] = asyncio.Semaphore(
@@ -109,18 +170,23 @@ class WebhookSender:
             started_at = datetime.now(UTC)
             t0 = time.perf_counter()
             try:
-                check_literal_host(urlsplit(request.url).hostname or "")
+                _check_literal_destination(request.url)
+                url, headers, server_hostname = request.url, request.headers, None
+                if proxy := settings.WEBHOOK_EGRESS_PROXY or None:
+                    # The proxy would resolve the name again: send it to the address checked here (egress.py).
+                    pinned = await asyncio.wait_for(
+                        pin_for_proxy(request.url), settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS
+                    )
+                    url, headers = pinned.url, {**request.headers, **pinned.headers}
+                    server_hostname = pinned.server_hostname
                 async with self._session.post(
-                    request.url,
+                    url,
                     data=request.body,
-                    headers=request.headers,
+                    headers=headers,
                     allow_redirects=False,
-                    proxy=settings.WEBHOOK_EGRESS_PROXY or None,
-                    timeout=aiohttp.ClientTimeout(
-                        total=None,
-                        connect=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
-                        sock_read=settings.WEBHOOK_READ_TIMEOUT_SECONDS,
-                    ),
+                    proxy=proxy,
+                    server_hostname=server_hostname,
+                    timeout=_timeout(settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS, settings.WEBHOOK_READ_TIMEOUT_SECONDS),
                 ) as response:
                     excerpt = await response.content.read(RESPONSE_EXCERPT_BYTES)
                     return SendResult(
@@ -154,6 +220,32 @@ class WebhookSender:
             error_class=error_class,
             error_message=message[:500],
         )
+
+
+@functools.lru_cache(maxsize=8)
+def _timeout(connect: float, read: float) -> aiohttp.ClientTimeout:
+    """One immutable timeout object per setting values (building one per request showed in the profile)."""
+    return aiohttp.ClientTimeout(total=None, connect=connect, sock_read=read)
+
+
+_literal_checks: dict[tuple[str, tuple[str, ...]], str | None] = {}
+
+
+def _check_literal_destination(url: str) -> None:
+    """egress.check_literal_host for the URL's host, remembered per URL and allow-list: the answer depends on
+    nothing else, and working it out (parsing the address and the allow-list) cost more than signing a request."""
+    key = (url, tuple(settings.WEBHOOK_DESTINATION_ALLOWLIST or ()))
+    if key not in _literal_checks:
+        try:
+            check_literal_host(urlsplit(url).hostname or "")
+            problem = None
+        except EgressBlocked as exc:
+            problem = str(exc)
+        if len(_literal_checks) >= 10_000:
+            _literal_checks.clear()
+        _literal_checks[key] = problem
+    if (problem := _literal_checks[key]) is not None:
+        raise EgressBlocked(problem)
 
 
 _sender: WebhookSender | None = None

@@ -29,7 +29,7 @@ def consumer_config(group_id: str, **overrides) -> dict:
         "session.timeout.ms": settings.KAFKA_SESSION_TIMEOUT_MS,
         "heartbeat.interval.ms": max(500, settings.KAFKA_SESSION_TIMEOUT_MS // 6),
         "max.poll.interval.ms": 300000,
-        "fetch.wait.max.ms": 50,
+        "fetch.wait.max.ms": settings.KAFKA_FETCH_WAIT_MAX_MS,
         "queued.max.messages.kbytes": 65536,
         **overrides,
     }

@@ -19,7 +19,7 @@ def deliver_webhooks(delivery_ids: list[int], endpoint_key: str | None = None) -
     dispatch.schedule_retries(outcome.retrying or {}, endpoint_key=endpoint_key)
     if outcome.deferred:
         # The endpoint is saturated in this process: come back shortly instead of holding a thread.
-        deliver_webhooks.apply_async(args=[outcome.deferred, endpoint_key], countdown=1)
+        deliver_webhooks.apply_async(args=[outcome.deferred, endpoint_key], countdown=outcome.defer_seconds)
     return {"claimed": outcome.claimed, "succeeded": outcome.succeeded, "failed": outcome.failed}
 
 

@@ -25,3 +25,6 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+# The TLS-terminating load balancer (SECURE_PROXY_SSL_HEADER above) appends the client address to X-Forwarded-For;
+# trust exactly that one hop for the failed-authentication throttle (docs/security.md).
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("TRUSTED_PROXY_COUNT", default=1)  # noqa: F405

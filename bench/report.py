@@ -1,0 +1,162 @@
+"""Printing and saving results: one table line per run, the processes' CPU and memory, the ratios and targets."""
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+from bench.common import WORKDIR
+
+TARGET_THROUGHPUT = 2000.0
+TARGET_P99_MS = 250.0
+TARGET_NAIVE_RATIO = 10.0
+TARGET_CEILING_RATIO = 0.5
+TARGET_ISOLATION = 0.9
+TARGET_RSS_MB = 300.0
+
+
+def machine() -> dict:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    return {"cpus": os.cpu_count(), "cpu_model": cpu, "memory_gb": round(int(mem) / 2**20, 1),
+            "kernel": platform.release(), "python": platform.python_version(),
+            "load_avg_at_start": Path("/proc/loadavg").read_text().split()[:3]}
+
+
+def save(results: dict, name: str = "results") -> Path:
+    WORKDIR.mkdir(parents=True, exist_ok=True)
+    path = WORKDIR / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps({"machine": machine(), "results": results}, indent=2, default=str))
+    print(f"\nresults saved to {path}")
+    return path
+
+
+def _fmt(value, suffix: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.0f}{suffix}" if value >= 100 else f"{value:.1f}{suffix}"
+    return f"{value}{suffix}"
+
+
+def _role_summary(resources: dict, prefix: str) -> str:
+    roles = {k: v for k, v in resources.get("processes", {}).items() if k.startswith(prefix)}
+    if not roles:
+        return "-"
+    cpu = "+".join(f"{v['cpu_percent']:.0f}" for v in roles.values())
+    rss = max(v["peak_rss_mb"] for v in roles.values())
+    return f"{cpu}% / {rss:.0f}MB"
+
+
+def print_table(results: dict) -> None:
+    header = (f"{'run':<24}{'events':>8}{'deliv/s':>9}{'steady/s':>10}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+              f"{'p99 rec':>9}  {'bridge cpu/rss':<18}{'workers cpu/rss':<20}{'pg cpu':>7}{'busy':>6}{'load':>6}")
+    print("\n" + header)
+    print("-" * len(header))
+    for key, r in results.items():
+        if r is None:
+            continue
+        res = r.get("resources", {})
+        procs = res.get("processes", {})
+        if key.startswith("raw_send"):
+            print(f"{key:<24}{r['events']:>8}{_fmt(r['throughput']):>9}{'':>10}{'':>8}{'':>8}{'':>8}{'':>9}  "
+                  f"{'-':<18}{_role_summary(res, 'sender'):<20}{'-':>7}"
+                  f"{_fmt(res.get('machine_busy_percent'), '%'):>6}{_fmt(res.get('load_avg_max')):>6}")
+            continue
+        main = r.get("main", {})
+        lat = main.get("latency_arrival_ms") or {}
+        rec = main.get("latency_recorded_ms") or {}
+        pg = procs.get("postgres (bench backends)", {}).get("cpu_percent")
+        flag = " (TIMED OUT)" if r.get("timed_out") else ""
+        print(f"{key:<24}{r['events']:>8}{_fmt(main.get('throughput')):>9}{_fmt(main.get('steady_throughput')):>10}"
+              f"{_fmt(lat.get('p50')):>8}{_fmt(lat.get('p95')):>8}{_fmt(lat.get('p99')):>8}{_fmt(rec.get('p99')):>9}  "
+              f"{_role_summary(res, 'bridge'):<18}{_role_summary(res, 'worker'):<20}{_fmt(pg, '%'):>7}"
+              f"{_fmt(res.get('machine_busy_percent'), '%'):>6}{_fmt(res.get('load_avg_max')):>6}{flag}")
+    print("cpu % is of one core over the measured window; rss is the peak; busy = whole machine (all users); "
+          "load = max 1-min load average")
+
+
+def print_processes(results: dict) -> None:
+    print("\nper process (cpu % of one core / peak RSS, cpu microseconds per delivery):")
+    for key, r in results.items():
+        if r is None:
+            continue
+        procs = r.get("resources", {}).get("processes", {})
+        parts = []
+        for name, v in procs.items():
+            per = f", {v['cpu_us_per_delivery']}us/dlv" if v.get("cpu_us_per_delivery") is not None else ""
+            rss = "" if name.startswith("postgres") else f"/{v['peak_rss_mb']:.0f}MB"  # shared buffers, not ours
+            parts.append(f"{name} {v['cpu_percent']:.0f}%{rss}{per}")
+        print(f"  {key}: " + ", ".join(parts))
+
+
+def check(results: dict) -> list[tuple[str, str, bool | None]]:
+    """(target, measured, met) lines; None when the run that measures it was not part of this invocation."""
+
+    def main(key: str) -> dict:
+        return (results.get(key) or {}).get("main", {})
+
+    lines: list[tuple[str, str, bool | None]] = []
+    thr = main("throughput").get("throughput")
+    if thr is not None:
+        events = results["throughput"]["events"]
+        lines.append((f">= {TARGET_THROUGHPUT:,.0f} deliveries/s sustained ({events:,} events)", f"{thr:,.0f}/s",
+                      thr >= TARGET_THROUGHPUT))
+    lat = (main("latency").get("latency_arrival_ms") or {}).get("p99")
+    if lat is not None:
+        rate = results["latency"]["config"]["rate"]
+        lines.append((f"p99 latency < {TARGET_P99_MS:.0f} ms at {rate:,.0f} events/s", f"{lat:.0f} ms",
+                      lat < TARGET_P99_MS))
+    naive = main("naive").get("throughput")
+    if thr is not None and naive:
+        lines.append((f">= {TARGET_NAIVE_RATIO:.0f}x the naive design", f"{thr / naive:.1f}x ({naive:,.0f}/s)",
+                      thr / naive >= TARGET_NAIVE_RATIO))
+    ceiling = (results.get("raw_send") or {}).get("throughput")
+    if thr is not None and ceiling:
+        lines.append((f">= {TARGET_CEILING_RATIO:.0%} of the raw-send ceiling",
+                      f"{thr / ceiling:.0%} ({ceiling:,.0f}/s)", thr / ceiling >= TARGET_CEILING_RATIO))
+    alones = [a for a in (main("slow_alone").get("throughput"), main("slow_alone2").get("throughput")) if a]
+    mixed = main("slow_mixed").get("throughput")
+    if alones and mixed:
+        alone = sum(alones) / len(alones)
+        lines.append((f"healthy endpoint keeps >= {TARGET_ISOLATION:.0%} beside a 5 s endpoint",
+                      f"{mixed / alone:.0%} ({mixed:,.0f} vs {alone:,.0f}/s alone, mean of the runs before and after)",
+                      mixed / alone >= TARGET_ISOLATION))
+        control = main("slow_control").get("throughput")
+        if control:
+            lines.append(("  (information) healthy beside the slow endpoint vs beside a fast one with as many events",
+                          f"{mixed / control:.0%} ({mixed:,.0f} vs {control:,.0f}/s)", None))
+    peaks = [
+        (f"{key}/{name}", v["peak_rss_mb"])
+        for key, r in results.items() if r and not key.startswith("raw_send")
+        for name, v in r.get("resources", {}).get("processes", {}).items() if name.startswith(("bridge", "worker"))
+    ]
+    if peaks:
+        worst = max(peaks, key=lambda p: p[1])
+        lines.append((f"bridge and each worker < {TARGET_RSS_MB:.0f} MB RSS", f"max {worst[1]:.0f} MB ({worst[0]})",
+                      worst[1] < TARGET_RSS_MB))
+    return lines
+
+
+def print_targets(results: dict) -> None:
+    lines = check(results)
+    if not lines:
+        return
+    print("\ntargets (issue 8):")
+    for target, measured, met in lines:
+        mark = "" if met is None else f"[{'met' if met else 'NOT MET'}] "
+        print(f"  {mark}{target}: {measured}")
+
+
+def print_all(results: dict) -> None:
+    print_table(results)
+    print_processes(results)
+    print_targets(results)

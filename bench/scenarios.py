@@ -1,0 +1,98 @@
+"""The scenarios of issue 8, each a function of a running `Bench`, and the command-line wrapper the per-scenario
+modules share (`python -m bench.throughput`, `bench.latency`, …; `bench.run_all` runs them in one session)."""
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.infra import DEFAULT_EVENT
+from bench.pipeline import Bench, Endpoint, Run
+
+SLOW_DELAY_SECONDS = 5.0
+
+
+def throughput(bench: Bench, events: int, *, bridges: int = 1, workers: int = 1, name: str = "throughput",
+               **options) -> dict:
+    """Sustained deliveries/s: `events` published as fast as possible to one endpoint."""
+    return bench.run(Run(name=name, events=events, bridges=bridges, workers=workers, **options))
+
+
+def latency(bench: Bench, rate: float, seconds: float, name: str = "latency", **options) -> dict:
+    """Kafka timestamp → receiver arrival at a steady `rate` events/s."""
+    return bench.run(Run(name=name, events=int(rate * seconds), rate=rate, **options))
+
+
+def naive(bench: Bench, events: int, **options) -> dict:
+    """The baseline: one Celery task per delivery, blocking requests.post, ORM reads and writes per attempt."""
+    return bench.run(Run(name="naive", events=events, naive=True, warmup=100, **options))
+
+
+def raw_send(bench: Bench, events: int, processes: int = 1, **options) -> dict:
+    from bench import raw_send as module
+
+    return module.run(bench, events, processes, **options)
+
+
+def slow_endpoint(bench: Bench, events: int, slow_events: int, **options) -> dict:
+    """The healthy endpoint's throughput alone, then with a second endpoint answering in 5 s receiving
+    `slow_events` published interleaved with the healthy ones, then alone again: the mixed run is compared with the
+    mean of the two alone runs around it, so a change in the machine's load during the runs shows less."""
+    alone = bench.run(Run(name="slow_alone", events=events, **options))
+    weight = max(1, round(events / max(slow_events, 1)))
+    mixed = bench.run(Run(
+        name="slow_mixed", events=events + events // weight,
+        endpoints=[Endpoint("bench-a", weight=weight), Endpoint("bench-slow", delay=SLOW_DELAY_SECONDS,
+                                                                 measured=False)],
+        **options,
+    ))
+    # Control: the same mix with a fast second endpoint. The slow endpoint's events must be ingested like any
+    # other, which on a CPU-bound machine costs the healthy endpoint by itself; this separates that from slowness.
+    control = bench.run(Run(
+        name="slow_control", events=events + events // weight,
+        endpoints=[Endpoint("bench-a", weight=weight), Endpoint("bench-b", measured=False)], **options,
+    ))
+    again = bench.run(Run(name="slow_alone2", events=events, **options))
+    return {"slow_alone": alone, "slow_mixed": mixed, "slow_control": control, "slow_alone2": again}
+
+
+def scaling(bench: Bench, events: int, **options) -> dict:
+    """1 vs 2 bridges and 1 vs 2 worker processes (same events, same topic partition count)."""
+    results = {}
+    for bridges, workers in ((1, 1), (2, 1), (1, 2), (2, 2)):
+        key = f"scale_{bridges}b{workers}w"
+        results[key] = bench.run(Run(name=key, events=events, bridges=bridges, workers=workers, **options))
+    return results
+
+
+def common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--concurrency", type=int, default=8, help="threads per worker (-c)")
+    parser.add_argument("--pool", default="threads", help="Celery pool (-P)")
+    parser.add_argument("--bridge-batch", type=int, default=500, help="bridge --batch-size")
+    parser.add_argument("--partitions", type=int, default=4, help="topic partitions")
+    parser.add_argument("--event-name", default=DEFAULT_EVENT, help="eventName of the published events")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy record every bridge and worker into DIR")
+    parser.add_argument("--set", action="append", default=[], metavar="VAR=VALUE",
+                        help="extra environment for the processes under test (repeatable)")
+
+
+def run_options(args: argparse.Namespace) -> dict:
+    return {
+        "concurrency": args.concurrency, "pool": args.pool, "bridge_batch": args.bridge_batch,
+        "partitions": args.partitions, "profile_dir": args.profile, "event_name": args.event_name,
+        "env": dict(item.split("=", 1) for item in args.set),
+    }
+
+
+def command(description: str, add_arguments: Callable[[argparse.ArgumentParser], None],
+            execute: Callable[[Bench, argparse.Namespace], dict], name: str) -> None:
+    """The main() of a scenario module: parse, run in a fresh Bench, print the table, save the JSON."""
+    from bench.report import print_all, save
+
+    parser = argparse.ArgumentParser(description=description)
+    add_arguments(parser)
+    common_arguments(parser)
+    args = parser.parse_args()
+    with Bench() as bench:
+        results = execute(bench, args)
+    save(results, name)
+    print_all(results)

@@ -1,0 +1,51 @@
+"""Smoke test of the benchmark harness (bench/): one small end-to-end run with real processes, pointed at the test
+database, must deliver every event once, measure it, and report the numbers `make bench` prints."""
+
+import pytest
+
+from bench import common
+from bench.pipeline import Bench, Run
+from bench.report import check, print_all
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def bench_env(process_env, settings, monkeypatch, tmp_path):
+    """The harness's processes use the test database, Redis database and encryption key."""
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        monkeypatch.setitem(common.OVERRIDES, name, process_env[name])
+    monkeypatch.setitem(common.OVERRIDES, "CACHE_URL", process_env["REDIS_URL"])
+    monkeypatch.setitem(common.OVERRIDES, "SECRETS_ENCRYPTION_KEYS", ",".join(settings.SECRETS_ENCRYPTION_KEYS))
+    monkeypatch.setattr(common, "WORKDIR", tmp_path)
+    # The Python receiver: no apt-get from a test run when nginx is missing (make bench uses nginx).
+    monkeypatch.setenv("BENCH_RECEIVER", "python")
+    import bench.infra
+    import bench.pipeline
+
+    monkeypatch.setattr(bench.infra, "WORKDIR", tmp_path)
+    monkeypatch.setattr(bench.pipeline, "WORKDIR", tmp_path)
+
+
+def test_a_small_run_is_delivered_once_and_measured(bench_env, capsys):
+    with Bench(prepare=False) as bench:
+        result = bench.run(Run(name="smoke", events=200, warmup=20, timeout=60))
+
+    main = result["main"]
+    assert not result["timed_out"] and result["completed"] == 200
+    # Every delivery succeeded in one attempt, one attempt row each, each reached the receiver exactly once.
+    assert main["succeeded"] == 200 and main["multi_attempt"] == 0
+    assert result["attempts_recorded"] == 200
+    assert result["duplicate_arrivals"] == 0
+    assert main["arrivals_seen"] == 200
+    assert main["throughput"] > 0
+    latency = main["latency_arrival_ms"]
+    assert latency["n"] == 200 and 0 <= latency["p50"] <= latency["p99"] <= latency["max"]
+    assert main["latency_recorded_ms"]["p50"] >= latency["p50"] - 5  # recorded after it arrived (ms clocks)
+    processes = result["resources"]["processes"]
+    assert processes["bridge1"]["cpu_seconds"] > 0 and processes["worker1"]["peak_rss_mb"] > 10
+
+    print_all({"throughput": result})
+    out = capsys.readouterr().out
+    assert "deliv/s" in out and "targets (issue 8)" in out
+    assert any("RSS" in target for target, _, _ in check({"throughput": result}))
