@@ -246,9 +246,9 @@ def test_retry_delay_schedule():
     assert message_retry_delay(attempts_made=1, retry_after=10**9) == 6 * 3600
 
 
-# Committed rows are needed for a second connection to see them; serialized_rollback restores the sample
-# templates that the flush after a transactional test would otherwise remove for later tests.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Committed rows are needed for a second connection to see them (the sample_templates fixture puts the migration's
+# templates back for later tests after the flush).
+@pytest.mark.django_db(transaction=True)
 def test_rows_locked_by_another_worker_are_skipped(partner, card, providers):
     _, twilio, _ = providers
     sms = _plan(partner, card)["SMS"]
