@@ -233,16 +233,29 @@ def make_messages(tenant_ids: list[str], count: int, prefix: str = "",
     return messages
 
 
+_producers: dict = {}  # bootstrap -> confluent_kafka.Producer
+
+
+def _producer(bootstrap: str):
+    """One long-lived producer per broker, as a producing service keeps one. A new producer spends its first
+    ~0.5 s connecting and obtaining its idempotent producer id while CreateTime is already stamped on what it was
+    handed: measured on a fresh one, that start-up alone was a 500 ms latency tail (docs/benchmarks.md). The
+    warm-up events of each run go through the same producer, so the measured ones never meet a cold one."""
+    from confluent_kafka import Producer
+
+    if bootstrap not in _producers:
+        _producers[bootstrap] = Producer({
+            "bootstrap.servers": bootstrap, "linger.ms": 5, "batch.num.messages": 10000,
+            "queue.buffering.max.messages": 2_000_000, "queue.buffering.max.kbytes": 2_000_000,
+            "enable.idempotence": True,
+        })
+    return _producers[bootstrap]
+
+
 def publish(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes, str]], rate: float | None = None) -> dict:
     """Produce the messages, as fast as possible or paced at `rate` per second. The Kafka message timestamp
     (CreateTime, set when produce() is called) starts each latency measurement."""
-    from confluent_kafka import Producer
-
-    producer = Producer({
-        "bootstrap.servers": bootstrap, "linger.ms": 5, "batch.num.messages": 10000,
-        "queue.buffering.max.messages": 2_000_000, "queue.buffering.max.kbytes": 2_000_000,
-        "enable.idempotence": True,
-    })
+    producer = _producer(bootstrap)
     started = time.monotonic()
     for index, (key, value, _event_id) in enumerate(messages):
         if rate:

@@ -23,6 +23,10 @@ class NaiveDispatch:
                 count += 1
         return count
 
+    @classmethod
+    def enqueue_delivery_batches(cls, batches) -> int:
+        return cls.enqueue_deliveries({b.subscription_id: b.delivery_ids for b in batches})
+
     @staticmethod
     def enqueue_messages(message_ids: list[int], countdown: float | None = None) -> int:
         from notifications import dispatch

@@ -1,6 +1,6 @@
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -8,3 +8,15 @@ app = Celery("notification_service")
 # All Celery settings live in Django settings under the CELERY_ namespace.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+def close_broken_database_connections(task=None, **_kwargs) -> None:
+    """Before each task, what Django does before each request: drop this thread's database connection if it broke
+    (PostgreSQL restarted or failed over) or outlived CONN_MAX_AGE. With CELERY_DB_REUSE_MAX set, Celery's own
+    fixup closes connections only every few thousand tasks, so a broken one failed every task until then."""
+    if task is not None and task.request.is_eager:
+        return  # in-process (tests): the caller's connection and transaction are not ours to close
+    from django.db import close_old_connections
+
+    close_old_connections()

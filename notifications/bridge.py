@@ -139,7 +139,7 @@ class KafkaBridge:
         else:
             logger.error("Giving up after %d consecutive database errors", self.max_consecutive_errors)
             return False
-        dispatch.enqueue_deliveries(result.deliveries_by_subscription)
+        dispatch.enqueue_delivery_batches(result.delivery_batches)
         dispatch.enqueue_messages(result.message_ids)
         self.stats.consumed += len(batch)
         self.stats.events += result.events_created

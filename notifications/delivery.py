@@ -7,6 +7,11 @@ Guarantees (docs/delivery.md):
   expired and was re-claimed by another cannot overwrite the other's result.
 - Nothing is lost: the rows are the truth. A task lost from Redis, or a worker killed mid-send, leaves a PENDING row
   or an expired lease, which `due_delivery_ids` finds again.
+
+A delivery's first attempt needs no claim: ingest writes it already leased to the task it enqueues (status SENDING,
+the task's claim token, a lease of `queued_lease_seconds()`), so the worker only reads it (`take_leased`). A claim
+rewrites every row and its indexes; it was the largest write of the pipeline (docs/profiles/). Retries, re-enqueued
+work and tasks that start too late to hold a full sending lease still claim.
 """
 
 import json
@@ -64,6 +69,22 @@ class Claimed:
     body: str = ""  # the exact webhook body stored at ingest
 
 
+@dataclass(frozen=True)
+class DeliveryBatch:
+    """One task's worth of deliveries, all to one endpoint; `claim_token` is the token ingest leased them to."""
+
+    subscription_id: int
+    delivery_ids: list[int]
+    claim_token: uuid.UUID | None = None
+
+
+def queued_lease_seconds() -> int:
+    """The lease ingest gives the task it enqueues: REQUEUE_GRACE_SECONDS to start (how long any queued work is
+    trusted to be on its way) plus a full sending lease, which `take_leased` insists on. A task lost from Redis is
+    found again by the re-enqueue sweep once this expires."""
+    return settings.REQUEUE_GRACE_SECONDS + settings.DELIVERY_LEASE_SECONDS
+
+
 @dataclass
 class BatchOutcome:
     succeeded: int = 0
@@ -75,29 +96,37 @@ class BatchOutcome:
 
 
 def claim_deliveries(delivery_ids: list[int], claim_token: uuid.UUID) -> list[Claimed]:
-    """Claim the due, enabled, unleased ones among `delivery_ids` (others are skipped silently)."""
+    """Claim the due, enabled, unleased ones among `delivery_ids`, and those already leased to `claim_token` (their
+    lease is renewed); others are skipped silently."""
     if not delivery_ids:
         return []
     with transaction.atomic(), connection.cursor() as cursor:
-        # One round trip claims the rows and reads what is sent (eventId and body) with them.
+        # One round trip claims the rows and reads what is sent (eventId and body) with them. Every row is reached
+        # through its primary key (unnest + LATERAL): given the statistics of a young or fast-growing table, the
+        # planner otherwise intersected the indexes of every open delivery of the endpoint (docs/profiles/).
         cursor.execute(
             """
             WITH claimed AS (
                 UPDATE notifications_webhookdelivery AS d
                    SET status = 'SENDING', claim_token = %(token)s, attempt_count = d.attempt_count + 1,
                        lease_expires_at = %(now)s + make_interval(secs => %(lease)s)
-                 WHERE d.id IN (
-                       SELECT w.id FROM notifications_webhookdelivery w
-                         JOIN subscriptions_eventsubscription s ON s.id = w.subscription_id AND s.is_enabled
-                        WHERE w.id = ANY(%(ids)s)
-                          AND ((w.status = 'PENDING' AND w.next_attempt_at <= %(now)s)
-                               OR (w.status = 'SENDING' AND w.lease_expires_at < %(now)s))
-                        ORDER BY w.id
-                          FOR UPDATE OF w SKIP LOCKED)
+                  FROM unnest(%(ids)s::bigint[]) AS x(id)
+                       CROSS JOIN LATERAL (
+                           SELECT w.id FROM notifications_webhookdelivery w
+                            WHERE w.id = x.id
+                              AND ((w.status = 'PENDING' AND w.next_attempt_at <= %(now)s)
+                                   OR (w.status = 'SENDING'
+                                       AND (w.lease_expires_at < %(now)s OR w.claim_token = %(token)s)))
+                              AND EXISTS (SELECT 1 FROM subscriptions_eventsubscription s
+                                           WHERE s.id = w.subscription_id AND s.is_enabled)
+                              FOR UPDATE SKIP LOCKED) AS picked
+                 WHERE d.id = picked.id
                 RETURNING d.id, d.attempt_count, d.event_id, d.subscription_id, d.attempts_before_replay
             )
             SELECT c.id, c.attempt_count, c.event_id, c.subscription_id, c.attempts_before_replay, e.event_id, e.body
-              FROM claimed c JOIN notifications_event e ON e.id = c.event_id
+              FROM claimed c
+                   CROSS JOIN LATERAL (SELECT event_id, body FROM notifications_event
+                                        WHERE id = c.event_id LIMIT 1) AS e
              ORDER BY c.id
             """,
             # The application clock, not the database's: next_attempt_at is written from Python too.
@@ -105,6 +134,42 @@ def claim_deliveries(delivery_ids: list[int], claim_token: uuid.UUID) -> list[Cl
              "now": timezone.now()},
         )
         return [Claimed(*row) for row in cursor.fetchall()]
+
+
+def take_leased(delivery_ids: list[int], claim_token: uuid.UUID) -> tuple[list[Claimed], list[int]]:
+    """The deliveries among `delivery_ids` that ingest leased to `claim_token` and that still have a full sending
+    lease ahead (DELIVERY_LEASE_SECONDS, as a claim would give): this task may send them without writing anything
+    first. Also returns the ids leased to it whose subscription was disabled meanwhile (`release_leased`)."""
+    if not delivery_ids:
+        return [], []
+    with connection.cursor() as cursor:
+        # Primary-key lookups only, for the reason given in claim_deliveries.
+        cursor.execute(
+            """
+            SELECT d.id, d.attempt_count + 1, d.event_id, d.subscription_id, d.attempts_before_replay,
+                   e.event_id, e.body, s.is_enabled
+              FROM unnest(%(ids)s::bigint[]) AS x(id)
+                   CROSS JOIN LATERAL (SELECT * FROM notifications_webhookdelivery WHERE id = x.id LIMIT 1) AS d
+                   CROSS JOIN LATERAL (SELECT event_id, body FROM notifications_event
+                                        WHERE id = d.event_id LIMIT 1) AS e
+                   JOIN subscriptions_eventsubscription s ON s.id = d.subscription_id
+             WHERE d.claim_token = %(token)s AND d.status = 'SENDING'
+               AND d.lease_expires_at >= %(now)s + make_interval(secs => %(lease)s)
+             ORDER BY d.id
+            """,
+            {"token": claim_token, "lease": settings.DELIVERY_LEASE_SECONDS, "ids": list(delivery_ids),
+             "now": timezone.now()},
+        )
+        rows = cursor.fetchall()
+    return [Claimed(*row[:7]) for row in rows if row[7]], [row[0] for row in rows if not row[7]]
+
+
+def release_leased(delivery_ids: list[int], claim_token: uuid.UUID) -> int:
+    """Back to PENDING: deliveries leased to `claim_token` that will not be sent now (their subscription is
+    disabled; re-enabling it sends what is PENDING)."""
+    return WebhookDelivery.objects.filter(
+        pk__in=delivery_ids, claim_token=claim_token, status=DeliveryStatus.SENDING
+    ).update(status=DeliveryStatus.PENDING, claim_token=None, lease_expires_at=None)
 
 
 def _record(
@@ -122,7 +187,8 @@ def _record(
     for c in claimed:
         sub = subscriptions[c.subscription_id]
         if c.delivery_id in refused:
-            rows.append((c.delivery_id, DeliveryStatus.FAILED, now, None, refused[c.delivery_id], now))
+            reason = refused[c.delivery_id]
+            rows.append((c.delivery_id, DeliveryStatus.FAILED, now, None, reason, now, c.attempt_number))
             outcome.failed += 1
             continue
         r = results[c.delivery_id]
@@ -130,12 +196,12 @@ def _record(
                          r.response_excerpt.replace("\x00", "\ufffd"), r.error_class, r.error_message, r.succeeded))
         error = r.summary
         if r.succeeded:
-            rows.append((c.delivery_id, DeliveryStatus.SUCCEEDED, now, r.status_code, "", now))
+            rows.append((c.delivery_id, DeliveryStatus.SUCCEEDED, now, r.status_code, "", now, c.attempt_number))
             outcome.succeeded += 1
         elif r.status_code == 410 or not retry.has_retries_left(
             attempts_made=c.attempt_number - c.attempts_before_replay, max_retries=sub.max_retries
         ):
-            rows.append((c.delivery_id, DeliveryStatus.FAILED, now, r.status_code, error, now))
+            rows.append((c.delivery_id, DeliveryStatus.FAILED, now, r.status_code, error, now, c.attempt_number))
             outcome.failed += 1
         else:
             delay = retry.retry_delay_seconds(
@@ -143,12 +209,11 @@ def _record(
                 base_interval=sub.retry_interval_seconds,
                 retry_after=r.retry_after,
             )
-            rows.append(
-                (c.delivery_id, DeliveryStatus.PENDING, now + timedelta(seconds=delay), r.status_code, error, None)
-            )
+            rows.append((c.delivery_id, DeliveryStatus.PENDING, now + timedelta(seconds=delay), r.status_code, error,
+                         None, c.attempt_number))
             outcome.retrying[c.delivery_id] = delay
-    rows = [(i, status, next_at.isoformat(), code, err, completed and completed.isoformat())
-            for i, status, next_at, code, err, completed in rows]
+    rows = [(i, status, next_at.isoformat(), code, err, completed and completed.isoformat(), attempt)
+            for i, status, next_at, code, err, completed, attempt in rows]
     with transaction.atomic():
         with connection.cursor() as cursor:
             # One statement: every attempt is logged (even if our lease was lost meanwhile: it happened), and the
@@ -167,12 +232,14 @@ def _record(
                 )
                 UPDATE notifications_webhookdelivery AS d
                    SET status = v.status, next_attempt_at = v.next_at, last_status_code = v.code,
-                       last_error = v.err, completed_at = v.completed, lease_expires_at = NULL, claim_token = NULL
+                       last_error = v.err, completed_at = v.completed, lease_expires_at = NULL, claim_token = NULL,
+                       attempt_count = v.attempt
                   FROM json_to_recordset(%s::json) AS v(id bigint, status text, next_at timestamptz, code int,
-                                                         err text, completed timestamptz)
-                 WHERE d.id = v.id AND d.claim_token = %s
+                                                         err text, completed timestamptz, attempt int)
+                 WHERE d.id = v.id AND d.id = ANY(%s) AND d.claim_token = %s
                 """,
-                [_json_rows(attempts, _ATTEMPT_KEYS), _json_rows(rows, _OUTCOME_KEYS), claim_token],
+                [_json_rows(attempts, _ATTEMPT_KEYS), _json_rows(rows, _OUTCOME_KEYS), [c.delivery_id for c in claimed],
+                 claim_token],
             )
             if cursor.rowcount != len(rows):
                 logger.warning("%d deliveries were re-claimed by another worker; their outcome was not overwritten",
@@ -185,7 +252,7 @@ def _record(
 
 _ATTEMPT_KEYS = ("delivery_id", "attempt_number", "started_at", "duration_ms", "status_code", "response_body",
                  "error_class", "error_message", "succeeded")
-_OUTCOME_KEYS = ("id", "status", "next_at", "code", "err", "completed")
+_OUTCOME_KEYS = ("id", "status", "next_at", "code", "err", "completed", "attempt")
 
 
 def _json_rows(rows: list[tuple], keys: tuple[str, ...]) -> str:
@@ -193,8 +260,11 @@ def _json_rows(rows: list[tuple], keys: tuple[str, ...]) -> str:
     return json.dumps([dict(zip(keys, row, strict=True)) for row in rows], separators=(",", ":"))
 
 
-def deliver_batch(delivery_ids: list[int], endpoint_key: str | None = None) -> BatchOutcome:
-    """Claim, send and record the given deliveries. Idempotent: ids that are not due or already held are skipped."""
+def deliver_batch(
+    delivery_ids: list[int], endpoint_key: str | None = None, claim_token: uuid.UUID | None = None
+) -> BatchOutcome:
+    """Claim, send and record the given deliveries. Idempotent: ids that are not due or already held are skipped.
+    `claim_token`: the token ingest leased them to (the task's own), if any."""
     sender = get_sender()
     # Room for a few batches, so that one batch's database work overlaps the next one's requests.
     limit = max(settings.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT * ENDPOINT_BACKLOG_LIMIT_FACTOR,
@@ -206,8 +276,17 @@ def deliver_batch(delivery_ids: list[int], endpoint_key: str | None = None) -> B
         # rather than tie up a worker thread behind it; come back when part of its backlog may have drained.
         return BatchOutcome(retrying={}, deferred=list(delivery_ids),
                             defer_seconds=min(max(sender.endpoint_slowness(endpoint_key), 1.0), 10.0))
-    claim_token = uuid.uuid4()
-    claimed = claim_deliveries(delivery_ids, claim_token)
+    claimed: list[Claimed] = []
+    if claim_token is None:
+        claim_token = uuid.uuid4()
+    else:
+        claimed, disabled = take_leased(delivery_ids, claim_token)
+        if disabled:
+            release_leased(disabled, claim_token)
+        taken = {c.delivery_id for c in claimed}.union(disabled)
+        delivery_ids = [i for i in delivery_ids if i not in taken]
+    if delivery_ids:
+        claimed += claim_deliveries(delivery_ids, claim_token)
     if not claimed:
         return BatchOutcome(retrying={})
     subscriptions = EventSubscription.objects.select_related("partner").in_bulk({c.subscription_id for c in claimed})

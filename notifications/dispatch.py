@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from django.conf import settings
 
-from notifications.delivery import COUNTDOWN_HORIZON_SECONDS, due_delivery_ids
+from notifications.delivery import COUNTDOWN_HORIZON_SECONDS, DeliveryBatch, due_delivery_ids
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,22 @@ def enqueue_deliveries(by_subscription: dict[int, list[int]], countdown: float |
                 tasks += 1
     except Exception:
         logger.warning("Could not enqueue deliveries; the re-enqueue sweep will pick them up", exc_info=True)
+    return tasks
+
+
+def enqueue_delivery_batches(batches: list[DeliveryBatch]) -> int:
+    """One task per batch (ingest made them one endpoint's and task-sized), carrying the token it leased them to."""
+    from notifications.tasks import deliver_webhooks
+
+    tasks = 0
+    try:
+        for batch in batches:
+            token = str(batch.claim_token) if batch.claim_token else None
+            deliver_webhooks.apply_async(args=[batch.delivery_ids, str(batch.subscription_id), token])
+            tasks += 1
+    except Exception:
+        logger.warning("Could not enqueue deliveries; the re-enqueue sweep will pick them up once their lease "
+                       "expires", exc_info=True)
     return tasks
 
 

@@ -4,19 +4,22 @@ Every message ends up either as an Event (or as a duplicate of one) or as a Dead
 dropped and no exception escapes for bad input. The caller (the bridge) commits Kafka offsets only after this
 function returned, i.e. after the transaction committed."""
 
-import json
 import logging
 import math
 import re
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from notifications.models import DeadLetter, Event, WebhookDelivery
+from notifications import jsoncodec
+from notifications.delivery import DeliveryBatch, queued_lease_seconds
+from notifications.models import DeadLetter, DeliveryStatus, Event, WebhookDelivery
 from notifications.routing import plan_customer_messages
 from subscriptions.catalog import ALL_EVENTS, get_event
 from subscriptions.models import EventSubscription, Partner
@@ -62,14 +65,21 @@ class IngestResult:
     events_created: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
-    # subscription id -> delivery ids, so each Celery task serves one endpoint
-    deliveries_by_subscription: dict[int, list[int]] = field(default_factory=dict)
+    # One endpoint's deliveries per batch, each batch leased to the one task that will send it.
+    delivery_batches: list[DeliveryBatch] = field(default_factory=list)
     message_ids: list[int] = field(default_factory=list)
     event_ids: list[str] = field(default_factory=list)
 
     @property
+    def deliveries_by_subscription(self) -> dict[int, list[int]]:
+        grouped: dict[int, list[int]] = {}
+        for batch in self.delivery_batches:
+            grouped.setdefault(batch.subscription_id, []).extend(batch.delivery_ids)
+        return grouped
+
+    @property
     def delivery_count(self) -> int:
-        return sum(len(v) for v in self.deliveries_by_subscription.values())
+        return sum(len(b.delivery_ids) for b in self.delivery_batches)
 
 
 def _require_string(payload: dict, name: str, max_length: int = MAX_ID_LENGTH) -> str:
@@ -127,7 +137,7 @@ def parse_message(raw: RawMessage) -> ParsedMessage:
             "oversized", f"The message is {len(value)} bytes; the limit is {settings.KAFKA_MAX_MESSAGE_BYTES}."
         )
     try:
-        payload = json.loads(value.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+        payload = jsoncodec.loads(value, parse_constant=_reject_constant, parse_float=_finite_float)
     except UnicodeDecodeError as exc:
         raise InvalidMessage("not_utf8", f"The message is not UTF-8: {exc}.") from None
     except (ValueError, RecursionError) as exc:  # incl. NaN/Infinity and integers of more than 4,300 digits
@@ -178,7 +188,7 @@ def webhook_body(parsed: ParsedMessage, event_type: str, sequence: int | None) -
     if parsed.entity_id:
         envelope["entityId"] = parsed.entity_id
         envelope["sequence"] = sequence
-    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+    return jsoncodec.dumps(envelope)
 
 
 def _dead_letter(raw: RawMessage, code: str, reason: str) -> DeadLetter:
@@ -226,11 +236,11 @@ def _allocate_sequences(parsed: list[ParsedMessage], partners: dict[str, Partner
     return sequences
 
 
-def _subscription_wants(subscription: EventSubscription, event: Event) -> bool:
-    if subscription.event_name not in (event.event_name, ALL_EVENTS):
+def _subscription_wants(subscription: EventSubscription, event_name: str, event_type: str, data: dict) -> bool:
+    if subscription.event_name not in (event_name, ALL_EVENTS):
         return False
     # An advance notice goes only to subscriptions that asked for its period (when they named periods).
-    days_before = event.data.get("daysBefore") if event.event_type == Event.EventType.ADVANCE else None
+    days_before = data.get("daysBefore") if event_type == Event.EventType.ADVANCE else None
     periods = subscription.advance_notification_periods
     return not (days_before is not None and periods and days_before not in periods)
 
@@ -286,6 +296,17 @@ _PLAIN_FIELDS = (
     models.BooleanField, models.DateTimeField, models.UUIDField, models.ForeignKey,
 )
 
+# The columns ingest writes for every event and delivery, in COPY order (tests check they are all the model's).
+EVENT_COLUMNS = (
+    "id", "event_id", "event_name", "event_type", "partner_id", "occurred_at", "entity_id", "sequence", "data", "body",
+    "received_at", "source_topic", "source_partition", "source_offset", "source_timestamp",
+)
+DELIVERY_COLUMNS = (
+    "id", "event_id", "subscription_id", "partner_id", "status", "attempt_count", "attempts_before_replay",
+    "next_attempt_at", "lease_expires_at", "claim_token", "last_status_code", "last_error", "created_at",
+    "completed_at",
+)
+
 
 def _copy_converter(model_field, db):
     """None when the value goes to COPY as it is, else a function of the value (Django's own preparation)."""
@@ -296,43 +317,51 @@ def _copy_converter(model_field, db):
     return lambda value, f=model_field: f.get_db_prep_save(value, db)
 
 
-def _copy_insert(objs: list) -> None:
-    """Insert unsaved model instances of one model with COPY, inside the current transaction, and give them their
-    primary keys like bulk_create does (taken from the table's sequence first, in one statement).
+def _next_ids(table: str, count: int) -> list[int]:
+    """`count` primary keys from the table's sequence, in one statement (COPY cannot return them)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def _copy_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """COPY rows (tuples in `columns` order) into `table`, inside the current transaction.
 
     Why not bulk_create: the profile of the bridge (docs/profiles/) spent most of its time in Django compiling the
     INSERT and in psycopg escaping the array parameters in Python; COPY rows are formatted by psycopg's C code."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    statement = f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN"
+    # A raw psycopg call: wrap_database_errors maps its errors to Django's (IntegrityError drives the
+    # concurrent-ingest retry).
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_insert(objs: list) -> None:
+    """Insert unsaved model instances of one model with COPY and give them their primary keys, as bulk_create
+    does (for the customer messages, whose rows routing builds as instances)."""
     if not objs:
         return
     meta = objs[0]._meta
     fields = meta.concrete_fields
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: the `connection` proxy costs a lookup per attribute
-    quote = db.ops.quote_name
     attnames = [f.attname for f in fields]
     converters = [_copy_converter(f, db) for f in fields]
     for model_field in fields:
         if getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False):
             for obj in objs:
                 model_field.pre_save(obj, True)  # sets the attribute, as bulk_create does
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objs)],
-        )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = pk
-            obj._state.adding, obj._state.db = False, connection.alias
-        columns = ", ".join(quote(f.column) for f in fields)
-        # Raw psycopg call: map its errors to Django's (IntegrityError drives the concurrent-ingest retry).
-        with connection.wrap_database_errors, cursor.cursor.copy(
-            f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
-        ) as copy:
-            for obj in objs:
-                values = obj.__dict__
-                copy.write_row([
-                    value if convert is None else convert(value)
-                    for value, convert in zip([values[a] for a in attnames], converters, strict=True)
-                ])
+    for obj, pk in zip(objs, _next_ids(meta.db_table, len(objs)), strict=True):
+        obj.pk = pk
+        obj._state.adding, obj._state.db = False, connection.alias
+    _copy_rows(meta.db_table, tuple(f.column for f in fields), [
+        tuple(value if convert is None else convert(value)
+              for value, convert in zip([obj.__dict__[a] for a in attnames], converters, strict=True))
+        for obj in objs
+    ])
 
 
 def ingest_batch(messages: list[RawMessage]) -> IngestResult:
@@ -356,45 +385,56 @@ def _ingest_batch_once(messages: list[RawMessage]) -> IngestResult:
         fresh = [p for p in unique.values() if p.event_id not in existing]
         result.duplicates = len(parsed) - len(fresh)
 
+        # Events are written as COPY rows, not model instances (building those was a fifth of the bridge's time);
+        # instances are made only for customer-facing events, which routing needs.
+        now = timezone.now()
         sequences = _allocate_sequences(fresh, partners)
-        events = []
-        for p, sequence in zip(fresh, sequences, strict=True):
-            event_type = get_event(p.event_name).event_type
-            events.append(
-                Event(
-                    event_id=p.event_id,
-                    event_name=p.event_name,
-                    event_type=event_type,
-                    partner=partners[p.tenant_id],
-                    occurred_at=p.occurred_at,
-                    entity_id=p.entity_id,
-                    sequence=sequence,
-                    data=p.data,
-                    body=webhook_body(p, event_type, sequence),
-                    source_topic=p.raw.topic,
-                    source_partition=p.raw.partition if p.raw.partition >= 0 else None,
-                    source_offset=p.raw.offset if p.raw.offset >= 0 else None,
-                    source_timestamp=(
-                        datetime.fromtimestamp(p.raw.timestamp_ms / 1000, UTC) if p.raw.timestamp_ms else None
-                    ),
-                )
+        stored: list[tuple[int, ParsedMessage, str, int]] = []  # (pk, message, event type, partner pk)
+        event_rows: list[tuple] = []
+        customer_facing: list[Event] = []
+        for pk, p, sequence in zip(_next_ids(Event._meta.db_table, len(fresh)), fresh, sequences, strict=True):
+            definition = get_event(p.event_name)
+            raw = p.raw
+            row = (
+                pk, p.event_id, p.event_name, definition.event_type, partners[p.tenant_id].pk, p.occurred_at,
+                p.entity_id, sequence, p.data, webhook_body(p, definition.event_type, sequence), now, raw.topic,
+                raw.partition if raw.partition >= 0 else None, raw.offset if raw.offset >= 0 else None,
+                datetime.fromtimestamp(raw.timestamp_ms / 1000, UTC) if raw.timestamp_ms else None,
             )
-        _copy_insert(events)
-        result.events_created = len(events)
-        result.event_ids = [e.event_id for e in events]
+            if definition.customer_facing:
+                event = Event(**dict(zip(EVENT_COLUMNS, row, strict=True)))
+                event._state.adding, event._state.db = False, connection.alias
+                customer_facing.append(event)
+            event_rows.append((*row[:8], jsoncodec.dumps(p.data), *row[9:]))
+            stored.append((pk, p, definition.event_type, row[4]))
+        _copy_rows(Event._meta.db_table, EVENT_COLUMNS, event_rows)
+        result.events_created = len(stored)
+        result.event_ids = [p.event_id for _, p, _, _ in stored]
 
-        subscriptions = _subscriptions_by_partner({e.partner_id for e in events})
-        deliveries = [
-            WebhookDelivery(event=e, subscription=s, partner_id=e.partner_id, next_attempt_at=e.received_at)
-            for e in events
-            for s in subscriptions.get(e.partner_id, ())
-            if _subscription_wants(s, e)
-        ]
-        _copy_insert(deliveries)
-        for d in deliveries:
-            result.deliveries_by_subscription.setdefault(d.subscription_id, []).append(d.pk)
+        # One delivery per wanting subscription, in task-sized batches per endpoint, each batch written leased to
+        # the task that will send it, so its first attempt needs no claim (notifications/delivery.py).
+        from notifications.dispatch import delivery_batch_size
 
-        messages_to_send = plan_customer_messages(events)
+        subscriptions = _subscriptions_by_partner({partner_id for *_, partner_id in stored})
+        targets: dict[int, list[tuple[int, int]]] = defaultdict(list)  # subscription -> (event pk, partner pk)
+        for pk, p, event_type, partner_id in stored:
+            for sub in subscriptions.get(partner_id, ()):
+                if _subscription_wants(sub, p.event_name, event_type, p.data):
+                    targets[sub.pk].append((pk, partner_id))
+        size, lease_until = delivery_batch_size(), now + timedelta(seconds=queued_lease_seconds())
+        delivery_ids = iter(_next_ids(WebhookDelivery._meta.db_table, sum(map(len, targets.values()))))
+        delivery_rows: list[tuple] = []
+        for subscription_id, wanted in targets.items():
+            for start in range(0, len(wanted), size):
+                token, ids = uuid.uuid4(), []
+                for event_pk, partner_id in wanted[start : start + size]:
+                    ids.append(next(delivery_ids))
+                    delivery_rows.append((ids[-1], event_pk, subscription_id, partner_id, DeliveryStatus.SENDING, 0,
+                                          0, now, lease_until, token, None, "", now, None))
+                result.delivery_batches.append(DeliveryBatch(subscription_id, ids, token))
+        _copy_rows(WebhookDelivery._meta.db_table, DELIVERY_COLUMNS, delivery_rows)
+
+        messages_to_send = plan_customer_messages(customer_facing)
         _copy_insert(messages_to_send)
         result.message_ids = [m.pk for m in messages_to_send if m.status == "PENDING"]
 

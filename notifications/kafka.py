@@ -30,6 +30,7 @@ def consumer_config(group_id: str, **overrides) -> dict:
         "heartbeat.interval.ms": max(500, settings.KAFKA_SESSION_TIMEOUT_MS // 6),
         "max.poll.interval.ms": 300000,
         "fetch.wait.max.ms": settings.KAFKA_FETCH_WAIT_MAX_MS,
+        "fetch.min.bytes": settings.KAFKA_FETCH_MIN_BYTES,
         "queued.max.messages.kbytes": 65536,
         **overrides,
     }

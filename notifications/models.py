@@ -13,10 +13,12 @@ class Event(models.Model):
         INSTANT = "INSTANT"
         ADVANCE = "ADVANCE"
 
-    event_id = models.CharField(max_length=128, unique=True)
-    event_name = models.CharField(max_length=64, db_index=True)
+    # Every index costs each of the thousands of inserts a second (docs/profiles/): no LIKE index for event_id
+    # (a constraint, not unique=True), none for event_name or partner alone (the composite indexes cover them).
+    event_id = models.CharField(max_length=128)
+    event_name = models.CharField(max_length=64)
     event_type = models.CharField(max_length=8, choices=EventType.choices)
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="events")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="events", db_index=False)
     occurred_at = models.DateTimeField()
     entity_id = models.CharField(max_length=128, blank=True, default="")
     sequence = models.PositiveIntegerField(null=True, blank=True)
@@ -31,6 +33,7 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["event_id"], name="uniq_event_id")]
         indexes = [models.Index(fields=["partner", "-received_at"]), models.Index(fields=["partner", "event_name"])]
 
     def __str__(self) -> str:
@@ -40,7 +43,7 @@ class Event(models.Model):
 class EntitySequence(models.Model):
     """The last sequence number given to events about one entity of one tenant."""
 
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+", db_index=False)  # uniq leads
     entity_id = models.CharField(max_length=128)
     last_sequence = models.PositiveIntegerField(default=0)
 
@@ -62,11 +65,13 @@ class DeliveryStatus(models.TextChoices):
 class WebhookDelivery(models.Model):
     """The outbox row for one event to one subscription."""
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of their own: the unique (event, subscription) and the (partner|subscription, status) indexes lead
+    # with these columns, and each index is written by every insert and outcome.
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     subscription = models.ForeignKey(
-        EventSubscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+        EventSubscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries", db_index=False
     )
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="deliveries")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempt_count = models.PositiveSmallIntegerField(default=0)
     # Attempts made before the last manual replay: a replay gets a fresh retry budget.
@@ -103,7 +108,9 @@ class WebhookDelivery(models.Model):
 class DeliveryAttempt(models.Model):
     """One HTTP attempt of a delivery, successful or not."""
 
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
+    delivery = models.ForeignKey(  # indexed by uniq_attempt_number, which leads with it
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempts", db_index=False
+    )
     attempt_number = models.PositiveSmallIntegerField()
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField()

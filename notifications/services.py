@@ -259,7 +259,7 @@ def dead_letter_redrive(*, dead_letter: DeadLetter) -> RedriveResult:
             redriven_at=timezone.now(),
             redriven_event=Event.objects.filter(event_id=event_id).first(),
         )
-        transaction.on_commit(lambda: dispatch.enqueue_deliveries(result.deliveries_by_subscription))
+        transaction.on_commit(lambda: dispatch.enqueue_delivery_batches(result.delivery_batches))
         transaction.on_commit(lambda: dispatch.enqueue_messages(result.message_ids))
     return RedriveResult(dead_letter.pk, True, "", event_id)
 

@@ -3,6 +3,7 @@ lost from Redis (flushed, worker killed) is found again by `requeue_due_work`, s
 acknowledged late."""
 
 import logging
+import uuid
 from datetime import date
 
 from celery import shared_task
@@ -13,13 +14,17 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def deliver_webhooks(delivery_ids: list[int], endpoint_key: str | None = None) -> dict:
-    """Send one endpoint's batch of deliveries; schedule the retries it asks for."""
-    outcome = delivery.deliver_batch(delivery_ids, endpoint_key=endpoint_key)
+def deliver_webhooks(delivery_ids: list[int], endpoint_key: str | None = None, claim_token: str | None = None) -> dict:
+    """Send one endpoint's batch of deliveries (leased to `claim_token` at ingest, if given); schedule the retries
+    it asks for."""
+    token = uuid.UUID(claim_token) if claim_token else None
+    outcome = delivery.deliver_batch(delivery_ids, endpoint_key=endpoint_key, claim_token=token)
     dispatch.schedule_retries(outcome.retrying or {}, endpoint_key=endpoint_key)
     if outcome.deferred:
-        # The endpoint is saturated in this process: come back shortly instead of holding a thread.
-        deliver_webhooks.apply_async(args=[outcome.deferred, endpoint_key], countdown=outcome.defer_seconds)
+        # The endpoint is saturated in this process: come back shortly instead of holding a thread. The rows stay
+        # leased to this token; coming back too late for a full lease, the task renews it with a claim.
+        deliver_webhooks.apply_async(args=[outcome.deferred, endpoint_key, claim_token],
+                                     countdown=outcome.defer_seconds)
     return {"claimed": outcome.claimed, "succeeded": outcome.succeeded, "failed": outcome.failed}
 
 

@@ -315,8 +315,8 @@ REST_FRAMEWORK["NUM_PROXIES"] = env.int("TRUSTED_PROXY_COUNT", default=0)
 # The bridge waits this long for more messages once the first of a batch arrived (latency vs. batch size).
 KAFKA_BRIDGE_LINGER_MS = env.int("KAFKA_BRIDGE_LINGER_MS", default=10)
 # Celery's Django fixup closes every database connection before and after each task unless this is set, which cost a
-# PostgreSQL backend fork per task (docs/profiles/). Connections now live CONN_MAX_AGE (health-checked by Django),
-# and each worker thread's is recycled after about this many tasks of its process.
+# PostgreSQL backend fork per task (docs/profiles/). Connections now live CONN_MAX_AGE; a broken one is dropped
+# before the next task (config/celery_app.py), and the fixup also recycles them after about this many tasks.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # The webhook sender's event loop: "uvloop" (falls back to asyncio's when not installed) or "asyncio".
 WEBHOOK_SENDER_EVENT_LOOP = env.str("WEBHOOK_SENDER_EVENT_LOOP", default="uvloop")
@@ -326,3 +326,4 @@ WEBHOOK_DELIVERY_BATCH_SIZE = env.int("WEBHOOK_DELIVERY_BATCH_SIZE", default=100
 WEBHOOK_ENDPOINT_BATCHES_PER_PROCESS = env.int("WEBHOOK_ENDPOINT_BATCHES_PER_PROCESS", default=2)
 # How long the broker may hold the bridge's fetch request when there is nothing new (librdkafka fetch.wait.max.ms).
 KAFKA_FETCH_WAIT_MAX_MS = env.int("KAFKA_FETCH_WAIT_MAX_MS", default=50)
+KAFKA_FETCH_MIN_BYTES = env.int("KAFKA_FETCH_MIN_BYTES", default=1)

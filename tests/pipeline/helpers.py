@@ -13,3 +13,25 @@ def kafka_message(tenant_id: str = "acme", event_name: str = "TRANSACTION_NOTIFI
     }
     message.update(overrides)
     return message
+
+
+def deliver_as_task(delivery_ids: list[int]):
+    """Run the delivery service as the deliver_webhooks task does: with the claim token ingest leased these rows to
+    (a task carries it in its message; here it is read back from the rows) when they share one, else without it,
+    like a task the re-enqueue sweep or a retry sent."""
+    from notifications.delivery import deliver_batch
+    from notifications.models import WebhookDelivery
+
+    tokens = set(WebhookDelivery.objects.filter(pk__in=delivery_ids).values_list("claim_token", flat=True))
+    return deliver_batch(list(delivery_ids), claim_token=tokens.pop() if len(tokens) == 1 else None)
+
+
+def expire_lease(*deliveries) -> None:
+    """As if the task ingest leased these rows to was lost and its lease ran out: any task may claim them now."""
+    from datetime import timedelta
+
+    from notifications.models import WebhookDelivery
+
+    WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )

@@ -4,6 +4,8 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -12,7 +14,7 @@ from notifications.ingest import RawMessage, ingest_batch
 from notifications.models import DeliveryAttempt, DeliveryStatus, OutboxMessage, WebhookDelivery
 from subscriptions.models import AuditEntry, EventSubscription, generate_signing_secret
 from tests.factories import EventSubscriptionFactory, PartnerFactory
-from tests.pipeline.helpers import kafka_message
+from tests.pipeline.helpers import deliver_as_task, expire_lease, kafka_message
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +43,7 @@ def make_due(d: WebhookDelivery) -> None:
 
 def test_success_is_recorded_and_signature_verifies(subscription, webhook_receiver):
     d = new_delivery()
-    outcome = delivery.deliver_batch([d.pk])
+    outcome = deliver_as_task([d.pk])
     assert outcome.succeeded == 1
     d.refresh_from_db()
     assert d.status == DeliveryStatus.SUCCEEDED and d.completed_at and d.last_status_code == 204
@@ -55,13 +57,13 @@ def test_failure_then_success_is_retried_with_every_attempt_recorded(subscriptio
     answers = iter([500, 200])
     webhook_receiver.respond = lambda r: next(answers)
     d = new_delivery()
-    first = delivery.deliver_batch([d.pk])
+    first = deliver_as_task([d.pk])
     d.refresh_from_db()
     assert d.status == DeliveryStatus.PENDING and first.retrying and d.last_status_code == 500
     assert 0.9 <= first.retrying[d.pk] <= 1.1  # base interval 1 s, first retry, ±10 % jitter
-    assert delivery.deliver_batch([d.pk]).claimed == 0  # not due yet: nothing sent
+    assert deliver_as_task([d.pk]).claimed == 0  # not due yet: nothing sent
     make_due(d)
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     d.refresh_from_db()
     assert d.status == DeliveryStatus.SUCCEEDED
     attempts = list(d.attempts.values_list("attempt_number", "status_code", "succeeded", "response_body"))
@@ -76,16 +78,16 @@ def test_exhausted_retries_fail_then_a_replay_delivers(subscription, webhook_rec
     d = new_delivery()
     for _ in range(3):  # 1 attempt + maxRetries 2
         make_due(d)
-        delivery.deliver_batch([d.pk])
+        deliver_as_task([d.pk])
     d.refresh_from_db()
     assert d.status == DeliveryStatus.FAILED and d.attempt_count == 3
     make_due(d)
-    assert delivery.deliver_batch([d.pk]).claimed == 0  # FAILED is final until replayed
+    assert deliver_as_task([d.pk]).claimed == 0  # FAILED is final until replayed
 
     webhook_receiver.respond = lambda r: 200
     summary = services.deliveries_replay(status=DeliveryStatus.FAILED, tenant_id="acme")
     assert summary.replayed == 1
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     d.refresh_from_db()
     assert d.status == DeliveryStatus.SUCCEEDED and d.attempt_count == 4
 
@@ -93,7 +95,7 @@ def test_exhausted_retries_fail_then_a_replay_delivers(subscription, webhook_rec
 def test_redirects_are_not_followed(subscription, webhook_receiver):
     webhook_receiver.respond = lambda r: (302, {"Location": "http://127.0.0.1:1/elsewhere"}, 0)
     d = new_delivery()
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     d.refresh_from_db()
     assert d.status == DeliveryStatus.PENDING and d.last_status_code == 302
     assert len(webhook_receiver.requests) == 1
@@ -103,7 +105,7 @@ def test_timeout_is_a_failed_attempt(subscription, webhook_receiver, settings):
     settings.WEBHOOK_READ_TIMEOUT_SECONDS = 0.3
     webhook_receiver.respond = lambda r: (200, {}, 1.0)
     d = new_delivery()
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     attempt = DeliveryAttempt.objects.get(delivery=d)
     assert attempt.error_class == "Timeout" and attempt.status_code is None and not attempt.succeeded
 
@@ -111,7 +113,7 @@ def test_timeout_is_a_failed_attempt(subscription, webhook_receiver, settings):
 def test_connection_closed_mid_request_is_a_failed_attempt(subscription, webhook_receiver):
     webhook_receiver.respond = lambda r: "close"
     d = new_delivery()
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     attempt = DeliveryAttempt.objects.get(delivery=d)
     assert attempt.error_class and not attempt.succeeded
     d.refresh_from_db()
@@ -121,7 +123,7 @@ def test_connection_closed_mid_request_is_a_failed_attempt(subscription, webhook
 def test_gone_disables_the_subscription_and_tells_the_partner(subscription, webhook_receiver):
     webhook_receiver.respond = lambda r: 410
     d = new_delivery()
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     d.refresh_from_db()
     subscription.refresh_from_db()
     assert d.status == DeliveryStatus.FAILED
@@ -136,19 +138,19 @@ def test_continuous_failure_for_the_configured_period_disables(subscription, web
     settings.WEBHOOK_DISABLE_AFTER_FAILING_SECONDS = 3600
     webhook_receiver.respond = lambda r: 500
     d = new_delivery()
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     subscription.refresh_from_db()
     assert subscription.is_enabled and subscription.failing_since is not None
     EventSubscription.objects.filter(pk=subscription.pk).update(failing_since=timezone.now() - timedelta(hours=2))
     make_due(d)
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     subscription.refresh_from_db()
     assert not subscription.is_enabled and subscription.disabled_at
 
 
 def test_a_success_clears_the_failing_streak(subscription, webhook_receiver):
     EventSubscription.objects.filter(pk=subscription.pk).update(failing_since=timezone.now() - timedelta(days=1))
-    delivery.deliver_batch([new_delivery().pk])
+    deliver_as_task([new_delivery().pk])
     subscription.refresh_from_db()
     assert subscription.failing_since is None
 
@@ -157,7 +159,7 @@ def test_retry_after_is_honoured(subscription, webhook_receiver):
     webhook_receiver.respond = lambda r: (429, {"Retry-After": "120"}, 0)
     d = new_delivery()
     before = timezone.now()
-    outcome = delivery.deliver_batch([d.pk])
+    outcome = deliver_as_task([d.pk])
     d.refresh_from_db()
     assert outcome.retrying[d.pk] == 120
     assert timedelta(seconds=115) < d.next_attempt_at - before < timedelta(seconds=125)
@@ -166,16 +168,17 @@ def test_retry_after_is_honoured(subscription, webhook_receiver):
 def test_disabled_subscription_is_not_sent_and_resumes_when_enabled(subscription, webhook_receiver):
     d = new_delivery()
     EventSubscription.objects.filter(pk=subscription.pk).update(is_enabled=False)
-    assert delivery.deliver_batch([d.pk]).claimed == 0
+    assert deliver_as_task([d.pk]).claimed == 0
     assert not webhook_receiver.requests
     EventSubscription.objects.filter(pk=subscription.pk).update(is_enabled=True)
-    assert delivery.deliver_batch([d.pk]).succeeded == 1
+    assert deliver_as_task([d.pk]).succeeded == 1
 
 
 def test_a_claimed_delivery_cannot_be_claimed_again_until_its_lease_expires(subscription):
     import uuid
 
     d = new_delivery()
+    expire_lease(d)
     first = delivery.claim_deliveries([d.pk], uuid.uuid4())
     assert [c.delivery_id for c in first] == [d.pk]
     assert delivery.claim_deliveries([d.pk], uuid.uuid4()) == []
@@ -189,10 +192,11 @@ def test_a_stale_worker_cannot_overwrite_the_outcome(subscription, webhook_recei
     import uuid
 
     d = new_delivery()
+    expire_lease(d)
     token_a = uuid.uuid4()
     claimed_a = delivery.claim_deliveries([d.pk], token_a)
     WebhookDelivery.objects.filter(pk=d.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    delivery.deliver_batch([d.pk])  # worker B sends and marks SUCCEEDED
+    deliver_as_task([d.pk])  # worker B sends and marks SUCCEEDED
     from notifications.http_sender import SendResult
 
     failure = SendResult(started_at=timezone.now(), duration_ms=1, status_code=500)
@@ -203,7 +207,7 @@ def test_a_stale_worker_cannot_overwrite_the_outcome(subscription, webhook_recei
 
 def test_body_with_a_card_number_is_refused_not_sent(subscription, webhook_receiver):
     d = new_delivery(data={"kitNo": "K1", "note": "card 4111 1111 1111 1111"})
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     d.refresh_from_db()
     assert d.status == DeliveryStatus.FAILED and d.last_error == "content_contains_card_number"
     assert not webhook_receiver.requests
@@ -215,7 +219,7 @@ def test_during_rotation_both_secrets_sign(subscription, webhook_receiver):
     subscription.previous_secret_expires_at = timezone.now() + timedelta(hours=24)
     subscription.set_secret(generate_signing_secret())
     subscription.save()
-    delivery.deliver_batch([new_delivery().pk])
+    deliver_as_task([new_delivery().pk])
     (request,) = webhook_receiver.requests
     assert len(request.headers["webhook-signature"].split()) == 2
     Webhook(old).verify(request.body, request.headers)
@@ -225,21 +229,87 @@ def test_during_rotation_both_secrets_sign(subscription, webhook_receiver):
 def test_private_destination_is_blocked_at_send_time(subscription, webhook_receiver, settings):
     settings.WEBHOOK_DESTINATION_ALLOWLIST = []
     d = new_delivery()
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     attempt = DeliveryAttempt.objects.get(delivery=d)
     assert attempt.error_class == "EgressBlocked" and "127.0.0.1" in attempt.error_message
     assert not webhook_receiver.requests
 
 
 def test_manual_retry_refuses_cancelled_and_in_flight(subscription):
-    import uuid
 
-    d = new_delivery()
-    delivery.claim_deliveries([d.pk], uuid.uuid4())
-    d.refresh_from_db()
+    d = new_delivery()  # leased to its task at ingest: in flight
     with pytest.raises(services.DeliveryNotRetryable):
         services.delivery_retry(delivery=d, actor="t", channel="ADMIN")
     WebhookDelivery.objects.filter(pk=d.pk).update(status=DeliveryStatus.CANCELLED)
     d.refresh_from_db()
     with pytest.raises(services.DeliveryNotRetryable):
         services.delivery_retry(delivery=d, actor="t", channel="ADMIN")
+
+
+# --- the first attempt is leased at ingest (no claim) -------------------------------------------------------------
+
+
+def _claims(queries) -> list[str]:
+    return [q["sql"] for q in queries if "SET status = 'SENDING'" in q["sql"]]
+
+
+def test_ingest_leases_each_task_sized_batch_to_its_own_token(subscription, settings):
+    settings.WEBHOOK_DELIVERY_BATCH_SIZE = 2
+    before = timezone.now()
+    result = ingest_batch([RawMessage(value=json.dumps(kafka_message()).encode()) for _ in range(3)])
+    assert [len(b.delivery_ids) for b in result.delivery_batches] == [2, 1]
+    assert len({b.claim_token for b in result.delivery_batches}) == 2
+    lease = timedelta(seconds=settings.REQUEUE_GRACE_SECONDS + settings.DELIVERY_LEASE_SECONDS)
+    for batch in result.delivery_batches:
+        rows = WebhookDelivery.objects.filter(pk__in=batch.delivery_ids)
+        assert {(r.status, r.claim_token, r.attempt_count) for r in rows} == {
+            (DeliveryStatus.SENDING, batch.claim_token, 0)
+        }
+        assert all(before + lease <= r.lease_expires_at <= timezone.now() + lease for r in rows)
+
+
+def test_the_first_attempt_is_sent_without_a_claim(subscription, webhook_receiver):
+    d = new_delivery()
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_as_task([d.pk]).succeeded == 1
+    assert _claims(queries.captured_queries) == []
+    d.refresh_from_db()
+    assert (d.status, d.attempt_count, d.claim_token, d.lease_expires_at) == (DeliveryStatus.SUCCEEDED, 1, None, None)
+    assert list(DeliveryAttempt.objects.filter(delivery=d).values_list("attempt_number", flat=True)) == [1]
+
+
+def test_a_task_too_late_for_a_full_lease_renews_it_with_a_claim(subscription, webhook_receiver, settings):
+    d = new_delivery()
+    WebhookDelivery.objects.filter(pk=d.pk).update(lease_expires_at=timezone.now() + timedelta(seconds=5))
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_as_task([d.pk]).succeeded == 1
+    assert len(_claims(queries.captured_queries)) == 1
+    assert DeliveryAttempt.objects.get(delivery=d).attempt_number == 1
+
+
+def test_rows_leased_to_a_task_are_not_taken_by_another_until_the_lease_expires(subscription, webhook_receiver):
+    import uuid
+
+    d = new_delivery()
+    assert delivery.deliver_batch([d.pk]).claimed == 0  # a re-enqueued copy, without the token
+    assert delivery.deliver_batch([d.pk], claim_token=uuid.uuid4()).claimed == 0  # another task's token
+    assert not webhook_receiver.requests
+    expire_lease(d)
+    assert delivery.deliver_batch([d.pk]).succeeded == 1
+    assert len(webhook_receiver.requests) == 1
+
+
+def test_the_sweep_finds_a_lost_tasks_rows_once_their_lease_expires(subscription):
+    d = new_delivery()
+    assert delivery.due_delivery_ids(grace_seconds=0) == {}
+    expire_lease(d)
+    assert delivery.due_delivery_ids(grace_seconds=0) == {subscription.pk: [d.pk]}
+
+
+def test_leased_rows_of_a_disabled_subscription_are_released_to_pending(subscription, webhook_receiver):
+    d = new_delivery()
+    EventSubscription.objects.filter(pk=subscription.pk).update(is_enabled=False)
+    assert deliver_as_task([d.pk]).claimed == 0
+    d.refresh_from_db()
+    assert (d.status, d.claim_token, d.lease_expires_at) == (DeliveryStatus.PENDING, None, None)
+    assert not webhook_receiver.requests

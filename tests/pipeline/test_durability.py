@@ -96,3 +96,27 @@ def test_two_bridges_in_one_group_share_the_partitions(kafka_topic, tansu_broker
     assert Event.objects.count() == 300  # each event once, whoever read it
     assigned = [line for b in (first, second) for line in b.output().splitlines() if "Assigned partitions" in line]
     assert len(assigned) >= 2
+
+
+def test_a_worker_keeps_delivering_after_its_database_connections_are_cut(
+    kafka_topic, tansu_broker, webhook_receiver, start_worker, start_bridge
+):
+    """PostgreSQL restarted or failed over: every connection the worker held is gone. Each task must start on a
+    working connection (Celery alone would keep the broken one for thousands of tasks)."""
+    from django.db import connection
+
+    acme = PartnerFactory(tenant_id="acme")
+    EventSubscriptionFactory(partner=acme, event_name="ALL_EVENTS", destination=webhook_receiver.url())
+    start_worker(concurrency=2, CONN_MAX_AGE="600")
+    start_bridge()
+    first = [kafka_message() for _ in range(10)]
+    tansu_broker.produce(kafka_topic, first)
+    wait_until(lambda: succeeded() == 10, 60, message="the first deliveries")
+
+    with connection.cursor() as cursor:  # every other backend of the test database: the worker's and the bridge's
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    second = [kafka_message() for _ in range(10)]
+    tansu_broker.produce(kafka_topic, second)
+    wait_until(lambda: succeeded() == 20, 60, message="deliveries after the connections were cut")
+    assert set(webhook_receiver.ids()) == {m["eventId"] for m in first + second}

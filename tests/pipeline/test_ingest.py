@@ -154,3 +154,24 @@ def test_parse_message_accepts_the_design_example():
     )
     parsed = parse_message(RawMessage(value=example))
     assert parsed.event_id == "6f0c2a8e-3f7e-4c61-9a55-0f4b0c9d2e11" and parsed.data["amount"] == "125.50"
+
+
+def test_ingest_writes_every_column_of_events_and_deliveries():
+    """The COPY column lists are written by hand: a field added to either model must be added there too."""
+    from notifications.ingest import DELIVERY_COLUMNS, EVENT_COLUMNS
+
+    assert sorted(EVENT_COLUMNS) == sorted(f.column for f in Event._meta.concrete_fields)
+    assert sorted(DELIVERY_COLUMNS) == sorted(f.column for f in WebhookDelivery._meta.concrete_fields)
+
+
+def test_an_ingested_event_reads_back_as_written(acme):
+    EventSubscriptionFactory(partner=acme, event_name="ALL_EVENTS")
+    message = kafka_message(entityId="card-1", data={"kitNo": "K1", "big": 123456789012345678901234567890})
+    ingest_batch([raw(message, timestamp_ms=1_770_000_000_000)])
+    event = Event.objects.get(event_id=message["eventId"])
+    assert event.data == message["data"] and json.loads(event.body)["data"] == message["data"]
+    assert (event.entity_id, event.sequence, event.event_type) == ("card-1", 1, "INSTANT")
+    assert (event.source_topic, event.source_partition, event.source_offset) == ("t", 0, 0)
+    assert event.source_timestamp.timestamp() == 1_770_000_000
+    d = WebhookDelivery.objects.get(event=event)
+    assert (d.partner_id, d.next_attempt_at, d.created_at) == (acme.pk, event.received_at, event.received_at)

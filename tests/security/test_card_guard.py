@@ -10,12 +10,12 @@ import logging
 import pytest
 from django.core import mail
 
-from notifications import delivery, guards
+from notifications import guards
 from notifications.ingest import RawMessage, ingest_batch
 from notifications.messaging import message_send_batch
 from notifications.models import CustomerMessage, DeliveryStatus, WebhookDelivery
 from tests.factories import CardFactory, CardholderFactory, EventSubscriptionFactory, ProductFactory, WalletFactory
-from tests.pipeline.helpers import kafka_message
+from tests.pipeline.helpers import deliver_as_task, kafka_message
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def test_nothing_built_from_an_event_holding_a_card_number_leaves(acme, card, we
     EventSubscriptionFactory(partner=acme, event_name="ALL_EVENTS", destination=webhook_receiver.url())
     d, messages = ingest(card, f"REFUND TO {PAN}")
 
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     d.refresh_from_db()
     assert d.status == DeliveryStatus.FAILED and d.last_error == guards.REFUSAL_REASON
     assert webhook_receiver.requests == []
@@ -81,7 +81,7 @@ def test_the_same_event_without_the_number_goes_out(acme, card, webhook_receiver
     """The control: the refusals above are the guard's doing, not a routing or template gap."""
     EventSubscriptionFactory(partner=acme, event_name="ALL_EVENTS", destination=webhook_receiver.url())
     d, messages = ingest(card, "Chai Point")
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     message_send_batch(message_ids=[m.pk for m in messages])
     d.refresh_from_db()
     assert d.status == DeliveryStatus.SUCCEEDED and len(webhook_receiver.requests) == 1

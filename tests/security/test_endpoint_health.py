@@ -15,7 +15,7 @@ from notifications.ingest import RawMessage, ingest_batch
 from notifications.models import DeliveryStatus, OutboxMessage, WebhookDelivery
 from subscriptions.models import AuditEntry, EventSubscription
 from tests.factories import EventSubscriptionFactory
-from tests.pipeline.helpers import kafka_message
+from tests.pipeline.helpers import deliver_as_task, kafka_message
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ def test_retry_after_is_honoured_on_429_and_503(subscription, webhook_receiver, 
     webhook_receiver.respond = lambda r: (status, {"Retry-After": header}, 0)
     (d,) = new_deliveries()
     before = timezone.now()
-    outcome = delivery.deliver_batch([d.pk])
+    outcome = deliver_as_task([d.pk])
     d.refresh_from_db()
     assert d.status == DeliveryStatus.PENDING and d.last_status_code == status
     assert 297 <= outcome.retrying[d.pk] <= 300.5  # an HTTP-date loses up to a second to rounding and transit
@@ -68,7 +68,7 @@ def test_retry_after_is_bounded_by_the_maximum_retry_delay(subscription, webhook
     value = http_date(86400) if header == "http-date" else header
     webhook_receiver.respond = lambda r: (503, {"Retry-After": value}, 0)
     (d,) = new_deliveries()
-    outcome = delivery.deliver_batch([d.pk])
+    outcome = deliver_as_task([d.pk])
     assert outcome.retrying[d.pk] == 600
 
 
@@ -78,13 +78,13 @@ def test_a_short_past_or_unreadable_retry_after_never_shortens_the_schedule(subs
     value = http_date(-3600) if header == "http-date-in-the-past" else header
     webhook_receiver.respond = lambda r: (429, {"Retry-After": value}, 0)
     (d,) = new_deliveries()
-    assert 54 <= delivery.deliver_batch([d.pk]).retrying[d.pk] <= 66
+    assert 54 <= deliver_as_task([d.pk]).retrying[d.pk] <= 66
 
 
 def test_retry_after_is_ignored_on_other_statuses(subscription, webhook_receiver):
     webhook_receiver.respond = lambda r: (500, {"Retry-After": "3000"}, 0)
     (d,) = new_deliveries()
-    assert 54 <= delivery.deliver_batch([d.pk]).retrying[d.pk] <= 66
+    assert 54 <= deliver_as_task([d.pk]).retrying[d.pk] <= 66
 
 
 # --- the 4xx policy (docs/security.md "Endpoint health") ------------------------------------------------------------
@@ -94,7 +94,7 @@ def test_retry_after_is_ignored_on_other_statuses(subscription, webhook_receiver
 def test_every_non_2xx_other_than_410_is_retried_on_the_schedule(subscription, webhook_receiver, status):
     webhook_receiver.respond = lambda r: status
     (d,) = new_deliveries()
-    outcome = delivery.deliver_batch([d.pk])
+    outcome = deliver_as_task([d.pk])
     d.refresh_from_db()
     subscription.refresh_from_db()
     assert d.status == DeliveryStatus.PENDING and d.pk in outcome.retrying
@@ -105,9 +105,9 @@ def test_retries_stop_after_max_retries_and_the_delivery_fails(subscription, web
     EventSubscription.objects.filter(pk=subscription.pk).update(max_retries=1)
     webhook_receiver.respond = lambda r: 404
     (d,) = new_deliveries()
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     make_due(d)
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     d.refresh_from_db()
     assert d.status == DeliveryStatus.FAILED and d.attempt_count == 2 and d.last_status_code == 404
 
@@ -149,7 +149,7 @@ def partner_client(acme, make_client):
 def test_410_gone_disables_at_once(subscription, webhook_receiver, partner_client, admin_client):
     webhook_receiver.respond = lambda r: 410
     (d,) = new_deliveries()
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     d.refresh_from_db()
     assert d.status == DeliveryStatus.FAILED  # not retried: the partner said the endpoint is gone
     assert_disabled_everywhere(subscription, "410 Gone", "HTTP 410", partner_client, admin_client)
@@ -159,7 +159,7 @@ def test_a_410_in_a_mixed_batch_still_disables(subscription, webhook_receiver):
     deliveries = new_deliveries(3)
     gone = deliveries[0].event.event_id
     webhook_receiver.respond = lambda r: 410 if r.headers["webhook-id"] == gone else 500
-    delivery.deliver_batch([d.pk for d in deliveries])
+    deliver_as_task([d.pk for d in deliveries])
     subscription.refresh_from_db()
     assert not subscription.is_enabled and "410" in subscription.disabled_reason
 
@@ -169,19 +169,19 @@ def test_failing_for_the_configured_period_disables(subscription, webhook_receiv
     settings.WEBHOOK_DISABLE_AFTER_FAILING_SECONDS = 3600
     webhook_receiver.respond = lambda r: 503
     (d,) = new_deliveries()
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     subscription.refresh_from_db()
     assert subscription.is_enabled and subscription.failing_since is not None
     # 59 minutes of failures later: still enabled.
     EventSubscription.objects.filter(pk=subscription.pk).update(failing_since=timezone.now() - timedelta(minutes=59))
     make_due(d)
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     subscription.refresh_from_db()
     assert subscription.is_enabled
     # Past the hour: disabled by the next failure.
     EventSubscription.objects.filter(pk=subscription.pk).update(failing_since=timezone.now() - timedelta(minutes=61))
     make_due(d)
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     assert_disabled_everywhere(subscription, "Every attempt failed for 1 hour", "HTTP 503", partner_client,
                                admin_client)
     d.refresh_from_db()
@@ -193,18 +193,18 @@ def test_the_period_is_measured_in_real_time_and_a_success_restarts_it(subscript
     answers = iter([500, 204, 500, 500])
     webhook_receiver.respond = lambda r: next(answers)
     first, second, third, fourth = new_deliveries(4)
-    delivery.deliver_batch([first.pk])  # failing since now
-    delivery.deliver_batch([second.pk])  # a success clears the streak
+    deliver_as_task([first.pk])  # failing since now
+    deliver_as_task([second.pk])  # a success clears the streak
     subscription.refresh_from_db()
     assert subscription.failing_since is None
-    delivery.deliver_batch([third.pk])  # a new streak starts
+    deliver_as_task([third.pk])  # a new streak starts
     subscription.refresh_from_db()
     streak_start = subscription.failing_since
     assert streak_start is not None and subscription.is_enabled
     import time
 
     time.sleep(1.1)
-    delivery.deliver_batch([fourth.pk])
+    deliver_as_task([fourth.pk])
     subscription.refresh_from_db()
     assert not subscription.is_enabled and "1 second" in subscription.disabled_reason
 
@@ -218,7 +218,7 @@ def disabled_with_pending_work(subscription, webhook_receiver) -> tuple[WebhookD
     gone, *pending = new_deliveries(3)
     gone_id = gone.event.event_id  # read here: the receiver thread has no access to the test's transaction
     webhook_receiver.respond = lambda r: 410 if r.headers["webhook-id"] == gone_id else 500
-    delivery.deliver_batch([gone.pk, *(d.pk for d in pending)])
+    deliver_as_task([gone.pk, *(d.pk for d in pending)])
     subscription.refresh_from_db()
     assert not subscription.is_enabled
     for d in pending:
@@ -240,7 +240,7 @@ def test_re_enabling_through_the_api_resumes_pending_deliveries(subscription, we
     due = delivery.due_delivery_ids(grace_seconds=0)
     assert sorted(due[subscription.pk]) == sorted(d.pk for d in pending)
     webhook_receiver.respond = lambda r: 204
-    assert delivery.deliver_batch(due[subscription.pk]).succeeded == 2
+    assert deliver_as_task(due[subscription.pk]).succeeded == 2
     gone.refresh_from_db()
     assert gone.status == DeliveryStatus.FAILED  # the 410'd one waits for an explicit replay
 

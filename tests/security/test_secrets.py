@@ -16,13 +16,12 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 
-from notifications import delivery
 from notifications.ingest import RawMessage, ingest_batch
 from notifications.models import WebhookDelivery
 from subscriptions.crypto import encrypt_secret
 from subscriptions.models import ApiToken, AuditEntry, EventSubscription
 from tests.factories import EventSubscriptionFactory
-from tests.pipeline.helpers import kafka_message
+from tests.pipeline.helpers import deliver_as_task, kafka_message
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +64,7 @@ def deliver_one(receiver, status: int = 204) -> WebhookDelivery:
     message = kafka_message()
     ingest_batch([RawMessage(value=json.dumps(message).encode())])
     d = WebhookDelivery.objects.get(event__event_id=message["eventId"])
-    delivery.deliver_batch([d.pk])
+    deliver_as_task([d.pk])
     return d
 
 

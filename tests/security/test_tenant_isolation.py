@@ -7,11 +7,10 @@ import json
 
 import pytest
 
-from notifications import delivery
 from notifications.ingest import RawMessage, ingest_batch
 from notifications.models import WebhookDelivery
 from tests.factories import EventSubscriptionFactory, PartnerFactory
-from tests.pipeline.helpers import kafka_message
+from tests.pipeline.helpers import deliver_as_task, kafka_message
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +62,6 @@ def test_an_event_goes_only_to_its_own_tenants_endpoint(acme, globex, webhook_re
     message = kafka_message(tenant_id="acme")
     result = ingest_batch([RawMessage(value=json.dumps(message).encode())])
     assert list(result.deliveries_by_subscription) == [acme_sub.pk]
-    delivery.deliver_batch(result.deliveries_by_subscription[acme_sub.pk])
+    deliver_as_task(result.deliveries_by_subscription[acme_sub.pk])
     assert [r.path for r in webhook_receiver.requests] == ["/a"]
     assert webhook_receiver.requests[0].json()["tenantId"] == "acme"
