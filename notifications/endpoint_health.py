@@ -64,8 +64,10 @@ def record_outcomes(*, claimed, results, subscriptions: dict[int, EventSubscript
         elif getattr(failed.get(c.subscription_id), "status_code", None) != 410:
             # A 410 anywhere in the batch decides; otherwise the last failure is the one reported.
             failed[c.subscription_id] = r
-    if succeeded:
-        EventSubscription.objects.filter(pk__in=succeeded, failing_since__isnull=False).update(failing_since=None)
+    # Only subscriptions in a failing streak have one to clear (the common case needs no statement at all).
+    streaks_to_clear = [pk for pk in succeeded if subscriptions[pk].failing_since is not None]
+    if streaks_to_clear:
+        EventSubscription.objects.filter(pk__in=streaks_to_clear).update(failing_since=None)
     window = timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER_FAILING_SECONDS)
     for subscription_id, r in failed.items():
         sub = subscriptions[subscription_id]

@@ -17,7 +17,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections,
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from notifications import jsoncodec
+from notifications import guards, jsoncodec
 from notifications.delivery import DeliveryBatch, queued_lease_seconds
 from notifications.models import DeadLetter, DeliveryStatus, Event, WebhookDelivery
 from notifications.routing import plan_customer_messages
@@ -299,7 +299,7 @@ _PLAIN_FIELDS = (
 # The columns ingest writes for every event and delivery, in COPY order (tests check they are all the model's).
 EVENT_COLUMNS = (
     "id", "event_id", "event_name", "event_type", "partner_id", "occurred_at", "entity_id", "sequence", "data", "body",
-    "received_at", "source_topic", "source_partition", "source_offset", "source_timestamp",
+    "holds_card_number", "received_at", "source_topic", "source_partition", "source_offset", "source_timestamp",
 )
 DELIVERY_COLUMNS = (
     "id", "event_id", "subscription_id", "partner_id", "status", "attempt_count", "attempts_before_replay",
@@ -395,9 +395,10 @@ def _ingest_batch_once(messages: list[RawMessage]) -> IngestResult:
         for pk, p, sequence in zip(_next_ids(Event._meta.db_table, len(fresh)), fresh, sequences, strict=True):
             definition = get_event(p.event_name)
             raw = p.raw
+            body = webhook_body(p, definition.event_type, sequence)
             row = (
                 pk, p.event_id, p.event_name, definition.event_type, partners[p.tenant_id].pk, p.occurred_at,
-                p.entity_id, sequence, p.data, webhook_body(p, definition.event_type, sequence), now, raw.topic,
+                p.entity_id, sequence, p.data, body, guards.contains_card_number(body), now, raw.topic,
                 raw.partition if raw.partition >= 0 else None, raw.offset if raw.offset >= 0 else None,
                 datetime.fromtimestamp(raw.timestamp_ms / 1000, UTC) if raw.timestamp_ms else None,
             )

@@ -25,6 +25,9 @@ class Event(models.Model):
     data = models.JSONField(default=dict)
     # The exact webhook body, serialised once: every attempt signs and sends the same bytes.
     body = models.TextField()
+    # The card-number guard's verdict on `body`, taken once at ingest (the body never changes); NULL for events
+    # written otherwise, which the sender checks itself.
+    holds_card_number = models.BooleanField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     source_topic = models.CharField(max_length=255, blank=True, default="")
     source_partition = models.IntegerField(null=True, blank=True)
@@ -108,8 +111,12 @@ class WebhookDelivery(models.Model):
 class DeliveryAttempt(models.Model):
     """One HTTP attempt of a delivery, successful or not."""
 
-    delivery = models.ForeignKey(  # indexed by uniq_attempt_number, which leads with it
-        WebhookDelivery, on_delete=models.CASCADE, related_name="attempts", db_index=False
+    # No database constraint (Django still cascades deletes): an attempt row is written only by the statement that
+    # records its delivery's outcome. PostgreSQL plans a constraint's per-row check once per connection and keeps
+    # the plan; made while the deliveries table was small, it was a sequential scan of the whole table for every
+    # attempt as the table grew (docs/profiles/). Indexed by uniq_attempt_number, which leads with it.
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempts", db_index=False, db_constraint=False
     )
     attempt_number = models.PositiveSmallIntegerField()
     started_at = models.DateTimeField()

@@ -11,7 +11,7 @@ from standardwebhooks import Webhook
 
 from notifications import delivery, services
 from notifications.ingest import RawMessage, ingest_batch
-from notifications.models import DeliveryAttempt, DeliveryStatus, OutboxMessage, WebhookDelivery
+from notifications.models import DeliveryAttempt, DeliveryStatus, Event, OutboxMessage, WebhookDelivery
 from subscriptions.models import AuditEntry, EventSubscription, generate_signing_secret
 from tests.factories import EventSubscriptionFactory, PartnerFactory
 from tests.pipeline.helpers import deliver_as_task, expire_lease, kafka_message
@@ -207,10 +207,24 @@ def test_a_stale_worker_cannot_overwrite_the_outcome(subscription, webhook_recei
 
 def test_body_with_a_card_number_is_refused_not_sent(subscription, webhook_receiver):
     d = new_delivery(data={"kitNo": "K1", "note": "card 4111 1111 1111 1111"})
+    assert d.event.holds_card_number is True  # the verdict is taken once, at ingest
     deliver_as_task([d.pk])
     d.refresh_from_db()
     assert d.status == DeliveryStatus.FAILED and d.last_error == "content_contains_card_number"
     assert not webhook_receiver.requests
+
+
+def test_the_guard_checks_at_send_time_a_body_ingest_did_not_check(subscription, webhook_receiver):
+    clean, unchecked = new_delivery(), new_delivery()
+    assert clean.event.holds_card_number is False
+    body = json.loads(unchecked.event.body)
+    body["data"]["note"] = "card 4111-1111-1111-1111"
+    Event.objects.filter(pk=unchecked.event_id).update(body=json.dumps(body), holds_card_number=None)
+    expire_lease(clean, unchecked)
+    deliver_as_task([clean.pk, unchecked.pk])
+    statuses = dict(WebhookDelivery.objects.filter(pk__in=[clean.pk, unchecked.pk]).values_list("pk", "status"))
+    assert statuses == {clean.pk: DeliveryStatus.SUCCEEDED, unchecked.pk: DeliveryStatus.FAILED}
+    assert [r.headers["webhook-id"] for r in webhook_receiver.requests] == [clean.event.event_id]
 
 
 def test_during_rotation_both_secrets_sign(subscription, webhook_receiver):
