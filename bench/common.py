@@ -174,12 +174,13 @@ def pids_matching(fragment: str) -> list[int]:
     return found
 
 
-def system_cpu() -> tuple[float, float]:
-    """(busy, total) jiffies of the whole machine, for the machine-wide busy share during a run."""
+def system_cpu() -> tuple[float, float, float]:
+    """(busy, total, steal) jiffies of the whole machine, for the machine-wide busy share during a run. Steal is
+    time the hypervisor gave another guest while this one wanted the CPU (a VM shares its host's cores)."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + values[4]
     total = sum(values[:8])
-    return total - idle, total
+    return total - idle, total, values[7]
 
 
 def load_average() -> float:
@@ -222,7 +223,7 @@ class ResourceMonitor:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.started = self.stopped = 0.0
         self.loads: list[float] = []
-        self._sys_start = self._sys_end = (0.0, 0.0)
+        self._sys_start = self._sys_end = (0.0, 0.0, 0.0)
 
     def _sample(self, first: bool = False) -> None:
         for w in self.watched:
@@ -270,6 +271,7 @@ class ResourceMonitor:
         return {
             "elapsed_s": round(elapsed, 2),
             "machine_busy_percent": round(100 * busy / total, 1),  # of all cores, everyone's processes
+            "steal_percent": round(100 * (self._sys_end[2] - self._sys_start[2]) / total, 1),
             "load_avg_max": max(self.loads) if self.loads else None,
             "processes": roles,
         }

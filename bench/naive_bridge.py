@@ -25,7 +25,10 @@ class NaiveDispatch:
 
     @classmethod
     def enqueue_delivery_batches(cls, batches) -> int:
-        return cls.enqueue_deliveries({b.subscription_id: b.delivery_ids for b in batches})
+        by_subscription: dict[int, list[int]] = {}
+        for batch in batches:  # one endpoint may have several batches
+            by_subscription.setdefault(batch.subscription_id, []).extend(batch.delivery_ids)
+        return cls.enqueue_deliveries(by_subscription)
 
     @staticmethod
     def enqueue_messages(message_ids: list[int], countdown: float | None = None) -> int:

@@ -58,7 +58,8 @@ def _role_summary(resources: dict, prefix: str) -> str:
 
 def print_table(results: dict) -> None:
     header = (f"{'run':<24}{'events':>8}{'deliv/s':>9}{'steady/s':>10}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
-              f"{'p99 rec':>9}  {'bridge cpu/rss':<18}{'workers cpu/rss':<20}{'pg cpu':>7}{'busy':>6}{'load':>6}")
+              f"{'p99 rec':>9}  {'bridge cpu/rss':<18}{'workers cpu/rss':<20}{'pg cpu':>7}{'busy':>6}{'steal':>6}"
+              f"{'load':>6}")
     print("\n" + header)
     print("-" * len(header))
     for key, r in results.items():
@@ -69,7 +70,8 @@ def print_table(results: dict) -> None:
         if key.startswith("raw_send"):
             print(f"{key:<24}{r['events']:>8}{_fmt(r['throughput']):>9}{'':>10}{'':>8}{'':>8}{'':>8}{'':>9}  "
                   f"{'-':<18}{_role_summary(res, 'sender'):<20}{'-':>7}"
-                  f"{_fmt(res.get('machine_busy_percent'), '%'):>6}{_fmt(res.get('load_avg_max')):>6}")
+                  f"{_fmt(res.get('machine_busy_percent'), '%'):>6}{_fmt(res.get('steal_percent'), '%'):>6}"
+                  f"{_fmt(res.get('load_avg_max')):>6}")
             continue
         main = r.get("main", {})
         lat = main.get("latency_arrival_ms") or {}
@@ -79,9 +81,10 @@ def print_table(results: dict) -> None:
         print(f"{key:<24}{r['events']:>8}{_fmt(main.get('throughput')):>9}{_fmt(main.get('steady_throughput')):>10}"
               f"{_fmt(lat.get('p50')):>8}{_fmt(lat.get('p95')):>8}{_fmt(lat.get('p99')):>8}{_fmt(rec.get('p99')):>9}  "
               f"{_role_summary(res, 'bridge'):<18}{_role_summary(res, 'worker'):<20}{_fmt(pg, '%'):>7}"
-              f"{_fmt(res.get('machine_busy_percent'), '%'):>6}{_fmt(res.get('load_avg_max')):>6}{flag}")
+              f"{_fmt(res.get('machine_busy_percent'), '%'):>6}{_fmt(res.get('steal_percent'), '%'):>6}"
+              f"{_fmt(res.get('load_avg_max')):>6}{flag}")
     print("cpu % is of one core over the measured window; rss is the peak; busy = whole machine (all users); "
-          "load = max 1-min load average")
+          "steal = CPU the hypervisor gave to other guests; load = max 1-min load average")
 
 
 def print_processes(results: dict) -> None:

@@ -10,6 +10,15 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@signals.worker_ready.connect
+@signals.worker_process_init.connect
+def freeze_startup_objects(**_kwargs) -> None:
+    """Once a worker (or each prefork child) is up: see config/runtime.py."""
+    from config.runtime import freeze_startup_objects
+
+    freeze_startup_objects()
+
+
 @signals.task_prerun.connect
 def close_broken_database_connections(task=None, **_kwargs) -> None:
     """Before each task, what Django does before each request: drop this thread's database connection if it broke

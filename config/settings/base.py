@@ -22,7 +22,10 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 # DATABASES
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/notifications")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# Ten minutes: every worker thread opens its connection at the same moment, so they also expire together, and the
+# reconnect (fresh backends, cold caches) stalled deliveries for ~300 ms each time (docs/profiles/). A broken
+# connection is dropped before the next task or request whatever its age (CONN_HEALTH_CHECKS, config/celery_app.py).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # URLS

@@ -4,6 +4,7 @@ import socket
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from config.runtime import freeze_startup_objects
 from notifications.bridge import KafkaBridge
 
 
@@ -35,4 +36,5 @@ class Command(BaseCommand):
             name=options["name"],
         )
         bridge.install_signal_handlers()
+        freeze_startup_objects()
         raise SystemExit(bridge.run())
