@@ -252,6 +252,12 @@ def _producer(bootstrap: str):
     return _producers[bootstrap]
 
 
+def close_producers() -> None:
+    """Flush and drop the long-lived producers (before their broker stops: they would keep reconnecting to it)."""
+    while _producers:
+        _producers.popitem()[1].flush(10)
+
+
 def publish(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes, str]], rate: float | None = None) -> dict:
     """Produce the messages, as fast as possible or paced at `rate` per second. The Kafka message timestamp
     (CreateTime, set when produce() is called) starts each latency measurement."""

@@ -34,6 +34,7 @@ from bench.infra import (
     DEFAULT_EVENT,
     Receiver,
     Tansu,
+    close_producers,
     create_endpoint,
     ensure_database,
     make_messages,
@@ -96,6 +97,7 @@ class Bench:
     def __exit__(self, *exc) -> None:
         for receiver in self.receivers.values():
             receiver.stop()
+        close_producers()
         if self.tansu:
             self.tansu.stop()
 
