@@ -273,10 +273,13 @@ def deliver_batch(
     if endpoint_key is not None and not sender.wait_for_capacity(
         endpoint_key, limit, wait=ENDPOINT_CAPACITY_WAIT_SECONDS, slow_after=SLOW_ENDPOINT_SECONDS
     ):
-        # This endpoint already has a full backlog in this process and it is slow: leave the rows PENDING for later
-        # rather than tie up a worker thread behind it; come back when part of its backlog may have drained.
+        # This endpoint already has a full backlog in this process and it is slow: leave the rows as they are (PENDING,
+        # or leased to this task) rather than tie up a worker thread behind it, and come back about when the backlog
+        # ahead will have drained (its slowness x the rounds of in-flight requests queued): coming back sooner only
+        # cycled the batch through the queue again (docs/profiles/). At most 30 s, so a recovered endpoint resumes.
+        rounds = max(sender.endpoint_load(endpoint_key) / settings.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT, 1.0)
         return BatchOutcome(retrying={}, deferred=list(delivery_ids),
-                            defer_seconds=min(max(sender.endpoint_slowness(endpoint_key), 1.0), 10.0))
+                            defer_seconds=min(max(sender.endpoint_slowness(endpoint_key) * rounds, 1.0), 30.0))
     claimed: list[Claimed] = []
     if claim_token is None:
         claim_token = uuid.uuid4()
@@ -290,7 +293,8 @@ def deliver_batch(
         claimed += claim_deliveries(delivery_ids, claim_token)
     if not claimed:
         return BatchOutcome(retrying={})
-    subscriptions = EventSubscription.objects.select_related("partner").in_bulk({c.subscription_id for c in claimed})
+    # The partner is needed only to log a failure (then loaded once per subscription).
+    subscriptions = EventSubscription.objects.in_bulk({c.subscription_id for c in claimed})
     secrets = {sid: sub.signing_secrets() for sid, sub in subscriptions.items()}
     timestamp = int(time.time())
     requests: list[OutgoingRequest] = []

@@ -327,3 +327,31 @@ def test_leased_rows_of_a_disabled_subscription_are_released_to_pending(subscrip
     d.refresh_from_db()
     assert (d.status, d.claim_token, d.lease_expires_at) == (DeliveryStatus.PENDING, None, None)
     assert not webhook_receiver.requests
+
+
+@pytest.mark.parametrize(
+    ("slowness", "queued", "expected"),
+    [(5.0, 0, 5.0), (5.0, 96, 15.0), (0.2, 0, 1.0), (20.0, 320, 30.0)],
+)
+def test_a_slow_endpoints_batch_comes_back_when_its_backlog_should_have_drained(
+    subscription, settings, monkeypatch, slowness, queued, expected
+):
+    """Deferred: its slowness x the rounds of in-flight requests queued ahead of it, 1-30 s."""
+    settings.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = 32
+
+    class SaturatedSlowEndpoint:
+        def wait_for_capacity(self, *_args, **_kwargs):
+            return False
+
+        def endpoint_slowness(self, _key):
+            return slowness
+
+        def endpoint_load(self, _key):
+            return queued
+
+    monkeypatch.setattr(delivery, "get_sender", SaturatedSlowEndpoint)
+    d = new_delivery()
+    outcome = delivery.deliver_batch([d.pk], endpoint_key=str(subscription.pk), claim_token=d.claim_token)
+    assert outcome.deferred == [d.pk] and outcome.defer_seconds == pytest.approx(expected)
+    d.refresh_from_db()
+    assert (d.status, d.attempt_count) == (DeliveryStatus.SENDING, 0)  # still leased to its task, nothing sent
