@@ -267,9 +267,13 @@ def deliver_batch(
     """Claim, send and record the given deliveries. Idempotent: ids that are not due or already held are skipped.
     `claim_token`: the token ingest leased them to (the task's own), if any."""
     sender = get_sender()
-    # Room for a few batches, so that one batch's database work overlaps the next one's requests.
+    # Room for a few batches, so that one batch's database work overlaps the next one's requests. The same limit for
+    # every batch of the endpoint: sized by this batch, a short one (the rest of an ingest batch) waited behind full
+    # ones for the whole ENDPOINT_CAPACITY_WAIT_SECONDS, holding a thread, and was then deferred (docs/profiles/).
+    from notifications.dispatch import delivery_batch_size
+
     limit = max(settings.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT * ENDPOINT_BACKLOG_LIMIT_FACTOR,
-                settings.WEBHOOK_ENDPOINT_BATCHES_PER_PROCESS * len(delivery_ids))
+                settings.WEBHOOK_ENDPOINT_BATCHES_PER_PROCESS * max(delivery_batch_size(), len(delivery_ids)))
     if endpoint_key is not None and not sender.wait_for_capacity(
         endpoint_key, limit, wait=ENDPOINT_CAPACITY_WAIT_SECONDS, slow_after=SLOW_ENDPOINT_SECONDS
     ):

@@ -355,3 +355,25 @@ def test_a_slow_endpoints_batch_comes_back_when_its_backlog_should_have_drained(
     assert outcome.deferred == [d.pk] and outcome.defer_seconds == pytest.approx(expected)
     d.refresh_from_db()
     assert (d.status, d.attempt_count) == (DeliveryStatus.SENDING, 0)  # still leased to its task, nothing sent
+
+
+def test_every_batch_of_an_endpoint_gets_the_same_backlog_limit(subscription, settings, monkeypatch):
+    """A short batch (the rest of an ingest batch) must not wait behind full ones for a smaller limit."""
+    settings.WEBHOOK_DELIVERY_BATCH_SIZE = 100
+    limits = []
+
+    class RecordingSender:
+        def wait_for_capacity(self, _key, limit, **_kwargs):
+            limits.append(limit)
+            return False
+
+        def endpoint_slowness(self, _key):
+            return 0.0
+
+        def endpoint_load(self, _key):
+            return 0
+
+    monkeypatch.setattr(delivery, "get_sender", RecordingSender)
+    for ids in ([1] * 100, [1] * 7):
+        delivery.deliver_batch(ids, endpoint_key=str(subscription.pk))
+    assert limits[0] == limits[1] == 2 * 100
