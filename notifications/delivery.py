@@ -36,13 +36,10 @@ logger = logging.getLogger(__name__)
 
 # Retries due within this many seconds get a Celery countdown task; later ones are found by the periodic sweep.
 COUNTDOWN_HORIZON_SECONDS = 15 * 60
-# Per process, at most this many requests queued or in flight per endpoint before new batches for it are deferred,
-# so a slow endpoint cannot take every worker thread.
-ENDPOINT_BACKLOG_LIMIT_FACTOR = 2
-# An endpoint whose answers take this long on average is slow: its batches beyond the backlog limit are deferred at
+# An endpoint whose answers take this long on average is slow: its batches beyond its slots are deferred at
 # once. A faster one's batches wait up to ENDPOINT_CAPACITY_WAIT_SECONDS for room instead: re-queueing them would
 # cost a Redis round trip and a task each, for a backlog that drains in milliseconds (docs/profiles/).
-SLOW_ENDPOINT_SECONDS = 1.0
+SLOW_ENDPOINT_SECONDS = 0.25
 ENDPOINT_CAPACITY_WAIT_SECONDS = 2.0
 
 
@@ -267,23 +264,40 @@ def deliver_batch(
     """Claim, send and record the given deliveries. Idempotent: ids that are not due or already held are skipped.
     `claim_token`: the token ingest leased them to (the task's own), if any."""
     sender = get_sender()
-    # Room for a few batches, so that one batch's database work overlaps the next one's requests. The same limit for
-    # every batch of the endpoint: sized by this batch, a short one (the rest of an ingest batch) waited behind full
-    # ones for the whole ENDPOINT_CAPACITY_WAIT_SECONDS, holding a thread, and was then deferred (docs/profiles/).
-    from notifications.dispatch import delivery_batch_size
-
-    limit = max(settings.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT * ENDPOINT_BACKLOG_LIMIT_FACTOR,
-                settings.WEBHOOK_ENDPOINT_BATCHES_PER_PROCESS * max(delivery_batch_size(), len(delivery_ids)))
-    if endpoint_key is not None and not sender.wait_for_capacity(
-        endpoint_key, limit, wait=ENDPOINT_CAPACITY_WAIT_SECONDS, slow_after=SLOW_ENDPOINT_SECONDS
+    # A few batch slots per endpoint, so that one batch's database work overlaps the next one's requests; counted in
+    # batches, not requests, so that short batches (the rest of an ingest batch) neither wait behind full ones nor let
+    # a slow endpoint hold more threads (docs/profiles/).
+    if endpoint_key is not None and not sender.acquire_batch_slot(
+        endpoint_key, settings.WEBHOOK_ENDPOINT_BATCHES_PER_PROCESS, wait=ENDPOINT_CAPACITY_WAIT_SECONDS,
+        slow_after=SLOW_ENDPOINT_SECONDS,
     ):
-        # This endpoint already has a full backlog in this process and it is slow: leave the rows as they are (PENDING,
+        # Every slot of this endpoint is taken in this process and it is slow: leave the rows as they are (PENDING,
         # or leased to this task) rather than tie up a worker thread behind it, and come back about when the backlog
         # ahead will have drained (its slowness x the rounds of in-flight requests queued): coming back sooner only
         # cycled the batch through the queue again (docs/profiles/). At most 30 s, so a recovered endpoint resumes.
         rounds = max(sender.endpoint_load(endpoint_key) / settings.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT, 1.0)
         return BatchOutcome(retrying={}, deferred=list(delivery_ids),
                             defer_seconds=min(max(sender.endpoint_slowness(endpoint_key) * rounds, 1.0), 30.0))
+    try:
+        sent = _claim_and_send(sender, delivery_ids, claim_token)
+    finally:
+        if endpoint_key is not None:
+            sender.release_batch_slot(endpoint_key)
+    if sent is None:
+        return BatchOutcome(retrying={})
+    claim_token, claimed, results, subscriptions, refused = sent
+    outcome = _record(claim_token, claimed, results, subscriptions, refused)
+    for c in claimed:
+        r = results.get(c.delivery_id)
+        if r is not None and not r.succeeded:
+            with log_context(event_id=c.event_id, delivery_id=c.delivery_id,
+                             tenant=subscriptions[c.subscription_id].partner.tenant_id):
+                logger.info("Attempt %d failed: %s", c.attempt_number, r.summary)
+    return outcome
+
+
+def _claim_and_send(sender, delivery_ids: list[int], claim_token: uuid.UUID | None):
+    """The part of a batch that holds its endpoint's slot: claim the rows, sign and send. None if nothing was due."""
     claimed: list[Claimed] = []
     if claim_token is None:
         claim_token = uuid.uuid4()
@@ -296,7 +310,7 @@ def deliver_batch(
     if delivery_ids:
         claimed += claim_deliveries(delivery_ids, claim_token)
     if not claimed:
-        return BatchOutcome(retrying={})
+        return None
     # The partner is needed only to log a failure (then loaded once per subscription).
     subscriptions = EventSubscription.objects.in_bulk({c.subscription_id for c in claimed})
     secrets = {sid: sub.signing_secrets() for sid, sub in subscriptions.items()}
@@ -322,14 +336,7 @@ def deliver_batch(
         )
         sent_ids.append(c.delivery_id)
     results = dict(zip(sent_ids, sender.send_many(requests), strict=True)) if requests else {}
-    outcome = _record(claim_token, claimed, results, subscriptions, refused)
-    for c in claimed:
-        r = results.get(c.delivery_id)
-        if r is not None and not r.succeeded:
-            with log_context(event_id=c.event_id, delivery_id=c.delivery_id,
-                             tenant=subscriptions[c.subscription_id].partner.tenant_id):
-                logger.info("Attempt %d failed: %s", c.attempt_number, r.summary)
-    return outcome
+    return claim_token, claimed, results, subscriptions, refused
 
 
 def due_delivery_ids(*, limit: int = 5000, grace_seconds: int | None = None) -> dict[int, list[int]]:

@@ -10,6 +10,7 @@ import functools
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,9 +75,10 @@ class WebhookSender:
         self._thread.start()
         self._session: aiohttp.ClientSession | None = None
         self._in_flight: dict[str, asyncio.Semaphore] = {}
-        self._busy: dict[str, int] = {}
+        self._busy: dict[str, int] = {}  # per endpoint: requests queued or in flight
+        self._batches: dict[str, int] = {}  # per endpoint: batch slots held (see acquire_batch_slot)
         self._busy_lock = threading.Lock()
-        self._capacity = threading.Condition(self._busy_lock)  # notified whenever an endpoint's backlog shrinks
+        self._capacity = threading.Condition(self._busy_lock)  # notified whenever an endpoint's batch slot frees up
         self._latency: dict[str, float] = {}  # per endpoint: moving average of request durations (seconds)
         self._pending: dict[str, int] = {}  # per endpoint: requests handed to the loop and not finished
         self._progress: dict[str, float] = {}  # per endpoint: when a request last finished (or work last began)
@@ -102,35 +104,41 @@ class WebhookSender:
         stalled = time.monotonic() - self._progress.get(endpoint_key, 0.0) if self._pending.get(endpoint_key) else 0.0
         return max(self.endpoint_latency(endpoint_key), stalled)
 
-    def wait_for_capacity(self, endpoint_key: str, limit: int, wait: float, slow_after: float) -> bool:
-        """True once this endpoint has fewer than `limit` requests queued or in flight in this process. An endpoint
-        that answers fast drains its backlog in moments, so the caller waits (up to `wait` seconds) rather than
-        re-queue its work; for a slow one (endpoint_slowness >= `slow_after` seconds) it returns False at once."""
+    def acquire_batch_slot(self, endpoint_key: str, slots: int, wait: float, slow_after: float) -> bool:
+        """Take one of the endpoint's `slots` batch slots in this process (True), to be given back with
+        release_batch_slot. A batch holds a worker thread while its requests are out, so the slots bound the threads
+        one endpoint can hold whatever the size of its batches. An endpoint that answers fast frees a slot in moments,
+        so the caller waits (up to `wait` seconds) rather than re-queue its work; for a slow one (endpoint_slowness
+        >= `slow_after` seconds) it returns False at once."""
         deadline = time.monotonic() + wait
         with self._capacity:
-            while self._busy.get(endpoint_key, 0) >= limit:
+            while self._batches.get(endpoint_key, 0) >= slots:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self.endpoint_slowness(endpoint_key) >= slow_after:
                     return False
-                # Woken when any batch of this process finishes; re-checked at least every 0.2 s.
+                # Woken when any slot of this process frees up; re-checked at least every 0.2 s.
                 self._capacity.wait(min(remaining, 0.2))
+            self._batches[endpoint_key] = self._batches.get(endpoint_key, 0) + 1
             return True
 
+    def release_batch_slot(self, endpoint_key: str) -> None:
+        with self._capacity:
+            self._batches[endpoint_key] -= 1
+            self._capacity.notify_all()
+
     def send_many(self, requests: Sequence[OutgoingRequest], timeout: float | None = None) -> list[SendResult]:
-        for r in requests:
-            self._adjust(r.endpoint_key, 1)
+        counts = Counter(r.endpoint_key for r in requests)
+        self._adjust(counts, 1)
         try:
             future = asyncio.run_coroutine_threadsafe(self._send_all(requests), self._loop)
             return future.result(timeout)
         finally:
-            for r in requests:
-                self._adjust(r.endpoint_key, -1)
+            self._adjust(counts, -1)
 
-    def _adjust(self, key: str, delta: int) -> None:
-        with self._capacity:
-            self._busy[key] = self._busy.get(key, 0) + delta
-            if delta < 0:
-                self._capacity.notify_all()
+    def _adjust(self, counts: Counter, sign: int) -> None:
+        with self._busy_lock:
+            for key, n in counts.items():
+                self._busy[key] = self._busy.get(key, 0) + sign * n
 
     async def _send_all(self, requests: Sequence[OutgoingRequest]) -> list[SendResult]:
         if self._session is None:

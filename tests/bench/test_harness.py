@@ -5,7 +5,7 @@ import pytest
 
 from bench import common
 from bench.pipeline import Bench, Run
-from bench.report import check, print_all
+from bench.report import check, isolation, print_all
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -49,3 +49,19 @@ def test_a_small_run_is_delivered_once_and_measured(bench_env, capsys):
     out = capsys.readouterr().out
     assert "deliv/s" in out and "targets (issue 8)" in out
     assert any("RSS" in target for target, _, _ in check({"throughput": result}))
+
+
+def _run(throughput: float) -> dict:
+    return {"main": {"throughput": throughput}}
+
+
+@pytest.mark.django_db(transaction=False)
+def test_each_mixed_run_is_compared_with_the_alone_runs_around_it():
+    """The machine drifts between runs: a mixed run counts against its neighbours, not against every alone run."""
+    results = {"slow_alone": _run(100), "slow_mixed": _run(90), "slow_alone2": _run(80), "slow_control": _run(72),
+               "slow_alone3": _run(64), "slow_mixed2": _run(60)}
+    ratios = isolation(results)
+    assert ratios["mixed"] == [pytest.approx(1.0), pytest.approx(60 / 64)]  # the last one has only a run before
+    assert ratios["control"] == [pytest.approx(1.0)]
+    target = next(line for line in check(results) if "5 s endpoint" in line[0])
+    assert target[2] is True and "97%" in target[1]

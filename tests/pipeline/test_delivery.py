@@ -1,6 +1,8 @@
 """Delivery semantics, calling the delivery service directly against a real local HTTP receiver."""
 
 import json
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,6 +12,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from notifications import delivery, services
+from notifications.http_sender import OutgoingRequest, WebhookSender
 from notifications.ingest import RawMessage, ingest_batch
 from notifications.models import DeliveryAttempt, DeliveryStatus, Event, OutboxMessage, WebhookDelivery
 from subscriptions.models import AuditEntry, EventSubscription, generate_signing_secret
@@ -340,7 +343,7 @@ def test_a_slow_endpoints_batch_comes_back_when_its_backlog_should_have_drained(
     settings.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = 32
 
     class SaturatedSlowEndpoint:
-        def wait_for_capacity(self, *_args, **_kwargs):
+        def acquire_batch_slot(self, *_args, **_kwargs):
             return False
 
         def endpoint_slowness(self, _key):
@@ -357,23 +360,77 @@ def test_a_slow_endpoints_batch_comes_back_when_its_backlog_should_have_drained(
     assert (d.status, d.attempt_count) == (DeliveryStatus.SENDING, 0)  # still leased to its task, nothing sent
 
 
-def test_every_batch_of_an_endpoint_gets_the_same_backlog_limit(subscription, settings, monkeypatch):
-    """A short batch (the rest of an ingest batch) must not wait behind full ones for a smaller limit."""
-    settings.WEBHOOK_DELIVERY_BATCH_SIZE = 100
-    limits = []
+class CountingSlots:
+    """The real sender, recording which batch slots were taken and given back."""
 
-    class RecordingSender:
-        def wait_for_capacity(self, _key, limit, **_kwargs):
-            limits.append(limit)
-            return False
+    def __init__(self):
+        self.sender = WebhookSender()
+        self.taken: list[str] = []
+        self.released: list[str] = []
 
-        def endpoint_slowness(self, _key):
-            return 0.0
+    def acquire_batch_slot(self, key, slots, **kwargs):
+        self.taken.append(key)
+        return self.sender.acquire_batch_slot(key, slots, **kwargs)
 
-        def endpoint_load(self, _key):
-            return 0
+    def release_batch_slot(self, key):
+        self.released.append(key)
+        self.sender.release_batch_slot(key)
 
-    monkeypatch.setattr(delivery, "get_sender", RecordingSender)
-    for ids in ([1] * 100, [1] * 7):
-        delivery.deliver_batch(ids, endpoint_key=str(subscription.pk))
-    assert limits[0] == limits[1] == 2 * 100
+    def __getattr__(self, name):
+        return getattr(self.sender, name)
+
+
+def test_a_batch_holds_one_slot_of_its_endpoint_while_it_sends_and_gives_it_back(subscription, monkeypatch):
+    slots = CountingSlots()
+    monkeypatch.setattr(delivery, "get_sender", lambda: slots)
+    key = str(subscription.pk)
+    for size in (1, 7, 100):  # a short batch takes a slot like a full one
+        batch = [new_delivery() for _ in range(size)]
+        expire_lease(*batch)  # claimable by a task without their ingest lease token
+        assert delivery.deliver_batch([d.pk for d in batch], endpoint_key=key).succeeded == size
+    assert slots.taken == slots.released == [key] * 3
+    assert slots.sender.acquire_batch_slot(key, 1, wait=0, slow_after=1) is True  # nothing left held
+
+
+def test_a_batch_gives_its_slot_back_when_sending_fails(subscription, monkeypatch):
+    slots = CountingSlots()
+    monkeypatch.setattr(delivery, "get_sender", lambda: slots)
+
+    def broken_send(_requests, timeout=None):
+        raise RuntimeError("event loop gone")
+
+    monkeypatch.setattr(slots.sender, "send_many", broken_send)
+    d = new_delivery()
+    with pytest.raises(RuntimeError):
+        delivery.deliver_batch([d.pk], endpoint_key=str(subscription.pk), claim_token=d.claim_token)
+    assert slots.released == [str(subscription.pk)]
+
+
+def test_an_endpoints_batches_take_at_most_its_slots():
+    sender = WebhookSender()
+    assert [sender.acquire_batch_slot("a", 2, wait=0, slow_after=1) for _ in range(3)] == [True, True, False]
+    assert sender.acquire_batch_slot("b", 2, wait=0, slow_after=1) is True  # another endpoint has its own
+    sender.release_batch_slot("a")
+    assert sender.acquire_batch_slot("a", 2, wait=0, slow_after=1) is True
+
+
+def test_a_batch_waits_for_a_fast_endpoints_slot():
+    sender = WebhookSender()
+    assert sender.acquire_batch_slot("a", 1, wait=0, slow_after=1)
+    threading.Timer(0.2, sender.release_batch_slot, ["a"]).start()
+    assert sender.acquire_batch_slot("a", 1, wait=10, slow_after=1) is True
+
+
+def test_a_batch_stops_waiting_once_the_endpoint_turns_out_slow(webhook_receiver):
+    """Its requests pending with none answered for `slow_after`: the waiting batch gives up long before `wait`, so
+    a newly slow endpoint holds no more threads than its slots (the rest are deferred)."""
+    webhook_receiver.respond = lambda _r: (204, {}, 3.0)
+    sender = WebhookSender()
+    request = OutgoingRequest(endpoint_key="slow", url=webhook_receiver.url(), headers={}, body=b"{}")
+    assert sender.acquire_batch_slot("slow", 1, wait=0, slow_after=0.25)
+    holder = threading.Thread(target=sender.send_many, args=([request],))
+    holder.start()
+    started = time.monotonic()
+    assert sender.acquire_batch_slot("slow", 1, wait=30, slow_after=0.25) is False
+    assert time.monotonic() - started < 3.0  # gave up before the endpoint answered, not after the 30 s wait
+    holder.join()
