@@ -28,9 +28,9 @@ def main() -> None:
         # Every run has its own time limit so that the whole session stays within make bench's 10 minutes.
         # The raw-send ceiling just before and just after the throughput run, compared with their mean: identical
         # runs on this shared machine differ by up to 20 %, and by more minutes apart.
-        results["raw_send"] = scenarios.raw_send(bench, n(20_000))
+        results["raw_send"] = scenarios.raw_send(bench, n(40_000))
         results["throughput"] = scenarios.throughput(bench, n(100_000), timeout=180)
-        results["raw_send2"] = scenarios.raw_send(bench, n(20_000))
+        results["raw_send2"] = scenarios.raw_send(bench, n(40_000))
         results["latency"] = scenarios.latency(bench, 1000, 20 * scale, timeout=75)
         # The same below this machine's capacity today: the latency of the design rather than of a backlog.
         results["latency_300"] = scenarios.latency(bench, 300, 15 * scale, name="latency_300", timeout=45)
