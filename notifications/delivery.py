@@ -26,7 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from notifications import guards, jsoncodec, retry
-from notifications.http_sender import OutgoingRequest, SendResult, get_sender
+from notifications.http_sender import OutgoingRequest, SendResult, WebhookSender, get_sender
 from notifications.logging import log_context
 from notifications.models import DeliveryStatus, WebhookDelivery
 from notifications.signing import webhook_headers
@@ -88,6 +88,16 @@ class BatchOutcome:
     deferred: list[int] | None = None  # ids not claimed because their endpoint is saturated
     claimed: int = 0
     defer_seconds: float = 1.0  # when to try the deferred ids again
+
+
+@dataclass(frozen=True)
+class SentBatch:
+    """What a batch sent while it held its endpoint's slot, for recording its outcome after giving the slot back."""
+    claim_token: uuid.UUID
+    claimed: list[Claimed]
+    results: dict[int, SendResult]  # delivery id -> the attempt's result (absent: refused, not sent)
+    subscriptions: dict[int, EventSubscription]
+    refused: dict[int, str]  # delivery id -> why it was not sent
 
 
 def claim_deliveries(delivery_ids: list[int], claim_token: uuid.UUID) -> list[Claimed]:
@@ -271,10 +281,11 @@ def deliver_batch(
         endpoint_key, settings.WEBHOOK_ENDPOINT_BATCHES_PER_PROCESS, wait=ENDPOINT_CAPACITY_WAIT_SECONDS,
         slow_after=SLOW_ENDPOINT_SECONDS,
     ):
-        # Every slot of this endpoint is taken in this process and it is slow: leave the rows as they are (PENDING,
-        # or leased to this task) rather than tie up a worker thread behind it, and come back about when the backlog
-        # ahead will have drained (its slowness x the rounds of in-flight requests queued): coming back sooner only
-        # cycled the batch through the queue again (docs/profiles/). At most 30 s, so a recovered endpoint resumes.
+        # Every slot of this endpoint is taken in this process and it is slow (or none freed up within the wait):
+        # leave the rows as they are (PENDING, or leased to this task) rather than tie up a worker thread behind it,
+        # and come back about when the backlog ahead will have drained (its slowness x the rounds of in-flight
+        # requests queued): coming back sooner only cycled the batch through the queue again (docs/profiles/). At
+        # most 30 s, so a recovered endpoint resumes.
         rounds = max(sender.endpoint_load(endpoint_key) / settings.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT, 1.0)
         return BatchOutcome(retrying={}, deferred=list(delivery_ids),
                             defer_seconds=min(max(sender.endpoint_slowness(endpoint_key) * rounds, 1.0), 30.0))
@@ -285,18 +296,19 @@ def deliver_batch(
             sender.release_batch_slot(endpoint_key)
     if sent is None:
         return BatchOutcome(retrying={})
-    claim_token, claimed, results, subscriptions, refused = sent
-    outcome = _record(claim_token, claimed, results, subscriptions, refused)
-    for c in claimed:
-        r = results.get(c.delivery_id)
+    outcome = _record(sent.claim_token, sent.claimed, sent.results, sent.subscriptions, sent.refused)
+    for c in sent.claimed:
+        r = sent.results.get(c.delivery_id)
         if r is not None and not r.succeeded:
             with log_context(event_id=c.event_id, delivery_id=c.delivery_id,
-                             tenant=subscriptions[c.subscription_id].partner.tenant_id):
+                             tenant=sent.subscriptions[c.subscription_id].partner.tenant_id):
                 logger.info("Attempt %d failed: %s", c.attempt_number, r.summary)
     return outcome
 
 
-def _claim_and_send(sender, delivery_ids: list[int], claim_token: uuid.UUID | None):
+def _claim_and_send(
+    sender: WebhookSender, delivery_ids: list[int], claim_token: uuid.UUID | None
+) -> SentBatch | None:
     """The part of a batch that holds its endpoint's slot: claim the rows, sign and send. None if nothing was due."""
     claimed: list[Claimed] = []
     if claim_token is None:
@@ -336,7 +348,7 @@ def _claim_and_send(sender, delivery_ids: list[int], claim_token: uuid.UUID | No
         )
         sent_ids.append(c.delivery_id)
     results = dict(zip(sent_ids, sender.send_many(requests), strict=True)) if requests else {}
-    return claim_token, claimed, results, subscriptions, refused
+    return SentBatch(claim_token, claimed, results, subscriptions, refused)
 
 
 def due_delivery_ids(*, limit: int = 5000, grace_seconds: int | None = None) -> dict[int, list[int]]:
