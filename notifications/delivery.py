@@ -306,6 +306,20 @@ def deliver_batch(
     return outcome
 
 
+def subscriptions_by_id(ids: set[int]) -> dict[int, EventSubscription]:
+    """`EventSubscription.objects.in_bulk(ids)` in plain SQL, every column, for the batch being sent: Django building
+    that query cost ~340 µs of worker CPU per batch (docs/profiles/). The partner is loaded only to log a failure."""
+    fields = EventSubscription._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    # Names from the model's own metadata, the ids bound as a parameter.
+    statement = f"SELECT {columns} FROM {EventSubscription._meta.db_table} WHERE id = ANY(%s::bigint[])"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [_id_array(sorted(ids))])
+        rows = cursor.fetchall()
+    names = [f.attname for f in fields]
+    return {row[0]: EventSubscription.from_db(connection.alias, names, row) for row in rows}
+
+
 def _claim_and_send(
     sender: WebhookSender, delivery_ids: list[int], claim_token: uuid.UUID | None
 ) -> SentBatch | None:
@@ -323,8 +337,7 @@ def _claim_and_send(
         claimed += claim_deliveries(delivery_ids, claim_token)
     if not claimed:
         return None
-    # The partner is needed only to log a failure (then loaded once per subscription).
-    subscriptions = EventSubscription.objects.in_bulk({c.subscription_id for c in claimed})
+    subscriptions = subscriptions_by_id({c.subscription_id for c in claimed})
     secrets = {sid: sub.signing_secrets() for sid, sub in subscriptions.items()}
     timestamp = int(time.time())
     requests: list[OutgoingRequest] = []

@@ -434,3 +434,21 @@ def test_a_batch_stops_waiting_once_the_endpoint_turns_out_slow(webhook_receiver
     assert sender.acquire_batch_slot("slow", 1, wait=30, slow_after=0.25) is False
     assert time.monotonic() - started < 3.0  # gave up before the endpoint answered, not after the 30 s wait
     holder.join()
+
+
+def test_subscriptions_for_a_batch_load_like_the_orm(subscription):
+    """The plain-SQL read returns the same instances, every field loaded (none deferred)."""
+    subscription.previous_secret_encrypted = subscription.secret_encrypted
+    subscription.previous_secret_expires_at = timezone.now() + timedelta(hours=1)
+    subscription.advance_notification_periods = [7, 30]
+    subscription.save()
+    other = EventSubscriptionFactory(partner=subscription.partner, event_name="CARD_EXPIRY")
+    loaded = delivery.subscriptions_by_id({subscription.pk, other.pk, 999_999})
+    expected = EventSubscription.objects.in_bulk([subscription.pk, other.pk])
+    assert loaded.keys() == expected.keys()
+    for pk, sub in loaded.items():
+        assert not sub.get_deferred_fields()
+        for field in EventSubscription._meta.concrete_fields:
+            assert getattr(sub, field.attname) == getattr(expected[pk], field.attname), field.name
+        assert sub.signing_secrets() == expected[pk].signing_secrets()
+    assert loaded[subscription.pk].partner.tenant_id == "acme"
