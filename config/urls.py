@@ -16,4 +16,4 @@ urlpatterns = [
     path("", include("notifications.ops_urls")),
 ]
 
-handler404 = "subscriptions.api_errors.not_found"
+handler404 = "config.partner_api.errors.not_found"

@@ -21,7 +21,7 @@ from notifications.models import (
     ServiceHeartbeat,
     WebhookDelivery,
 )
-from subscriptions.models import AuditEntry
+from subscriptions.models import AuditChannel
 
 
 class ReadOnlyMixin:
@@ -106,7 +106,7 @@ class WebhookDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         for delivery in queryset.select_related("partner"):
             try:
                 services.delivery_retry(delivery=delivery, actor=request.user.get_username(),
-                                        channel=AuditEntry.Channel.ADMIN)
+                                        channel=AuditChannel.ADMIN)
                 done += 1
             except services.DeliveryNotRetryable as exc:
                 refused.append(f"#{delivery.pk}: {exc}")

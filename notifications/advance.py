@@ -37,9 +37,9 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from notifications.logging import log_context
+from config.logging import log_context
 from notifications.models import AdvanceNotice, OutboxMessage
-from notifications.services import build_kafka_message, outbox_add_many
+from notifications.outbox import outbox_add_many, outbox_message
 from subscriptions.catalog import ALL_EVENTS
 from subscriptions.models import EventSubscription, Partner
 from wallets.models import Card, Cardholder, Product, Wallet
@@ -615,13 +615,13 @@ class _AdvanceStep:
                 "cardholderName": candidate.cardholder_name,
             }
             messages.append(
-                _outbox_message(
+                outbox_message(
                     tenant_id=run.partners[candidate.partner_id],
                     event_name=event_name,
                     event_id=event_ids[candidate.id],
                     entity_id=str(candidate.card_id),
                     data=data,
-                    now=now,
+                    occurred_at=now,
                 )
             )
         _emit(messages)
@@ -780,13 +780,13 @@ class _InstantStep(ABC):
                 "cardholderName": card.wallet.cardholder.name,
             }
             messages.append(
-                _outbox_message(
+                outbox_message(
                     tenant_id=card.partner.tenant_id,
                     event_name=self.event_name,
                     event_id=event_ids[card.pk],
                     entity_id=str(card.card_id),
                     data=data,
-                    now=now,
+                    occurred_at=now,
                 )
             )
         if refused:
@@ -845,17 +845,6 @@ class _DormancyStep(_InstantStep):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Outbox
-
-
-def _outbox_message(
-    *, tenant_id: str, event_name: str, event_id: str, entity_id: str, data: dict, now: datetime
-) -> OutboxMessage:
-    payload = build_kafka_message(
-        event_id=event_id, event_name=event_name, tenant_id=tenant_id, occurred_at=now, data=data, entity_id=entity_id
-    )
-    return OutboxMessage(
-        event_id=event_id, topic=settings.KAFKA_NOTIFICATION_TOPIC, key=entity_id, payload=payload, created_at=now
-    )
 
 
 def _emit(messages: list[OutboxMessage]) -> None:

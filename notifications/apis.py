@@ -1,16 +1,16 @@
 """Partner API for inspecting and replaying events and deliveries. Views only validate and call services."""
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.partner_api.audit import actor_of_request
+from config.partner_api.errors import Conflict
+from config.partner_api.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
 from notifications import selectors, services
 from notifications.models import DeliveryStatus
-from subscriptions.api_errors import Conflict
-from subscriptions.audit import actor_of_request
 from subscriptions.catalog import SUBSCRIBABLE_EVENT_NAMES
 from subscriptions.models import EventSubscription
 
@@ -86,13 +86,6 @@ class EventDetailOutput(EventSummaryOutput):
         return super().get_deliveryStatuses(event)
 
 
-class EventPagination(CursorPagination):
-    page_size = 50
-    max_page_size = 200
-    page_size_query_param = "limit"
-    ordering = "-id"
-
-
 class EventListApi(APIView):
     class FilterSerializer(serializers.Serializer):
         eventName = serializers.ChoiceField(choices=SUBSCRIBABLE_EVENT_NAMES[1:], required=False, source="event_name")
@@ -106,16 +99,9 @@ class EventListApi(APIView):
     @extend_schema(
         operation_id="events_list",
         summary="List events received for this tenant, newest first (cursor pagination).",
-        parameters=[FilterSerializer, OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
         responses={
-            200: inline_serializer(
-                "EventPage",
-                {
-                    "next": serializers.URLField(allow_null=True, help_text="URL of the next (older) page"),
-                    "previous": serializers.URLField(allow_null=True, help_text="URL of the previous page"),
-                    "results": EventSummaryOutput(many=True),
-                },
-            ),
+            200: paginated_schema(EventSummaryOutput, "EventPage"),
             **ERRORS,
             404: OpenApiResponse(description="The cursor is not valid (start again without it)."),
         },
@@ -124,9 +110,7 @@ class EventListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.event_list(partner=request.user.partner, filters=filters.validated_data)
-        paginator = EventPagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(EventSummaryOutput(page, many=True).data)
+        return paginated_response(self, request, queryset, EventSummaryOutput)
 
 
 class EventDetailApi(APIView):

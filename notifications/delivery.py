@@ -25,9 +25,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.logging import log_context
 from notifications import guards, jsoncodec, retry
 from notifications.http_sender import OutgoingRequest, SendResult, WebhookSender, get_sender
-from notifications.logging import log_context
 from notifications.models import DeliveryStatus, WebhookDelivery
 from notifications.signing import webhook_headers
 from subscriptions.models import EventSubscription

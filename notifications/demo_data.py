@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from subscriptions import services as subscription_services
 from subscriptions.catalog import ALL_EVENTS
-from subscriptions.models import ApiToken, AuditEntry, EventSubscription, Partner, TokenLevel
+from subscriptions.models import ApiToken, AuditChannel, EventSubscription, Partner, TokenLevel
 from wallets import services as wallet_services
 from wallets.models import Card, Cardholder, Product, Wallet
 
@@ -60,7 +60,7 @@ def _ensure_partner(created: list[str]) -> Partner:
     partner = Partner.objects.filter(tenant_id=DEMO_TENANT).first()
     if partner is None:
         partner = subscription_services.partner_create(
-            tenant_id=DEMO_TENANT, name="Demo Fintech", channel=AuditEntry.Channel.COMMAND, actor=ACTOR
+            tenant_id=DEMO_TENANT, name="Demo Fintech", channel=AuditChannel.COMMAND, actor=ACTOR
         )
         created.append(f"partner {DEMO_TENANT}")
     return partner
@@ -74,7 +74,7 @@ def _ensure_subscription(partner: Partner, destination: str, created: list[str])
             partner=partner,
             event_name=ALL_EVENTS,
             destination=destination,
-            channel=AuditEntry.Channel.COMMAND,
+            channel=AuditChannel.COMMAND,
             actor=ACTOR,
             max_retries=5,
             retry_interval_seconds=10,
@@ -83,7 +83,7 @@ def _ensure_subscription(partner: Partner, destination: str, created: list[str])
         # Another port or host than last time, or disabled by endpoint health while the demo was down.
         subscription = subscription_services.subscription_update(
             subscription=subscription,
-            channel=AuditEntry.Channel.COMMAND,
+            channel=AuditChannel.COMMAND,
             actor=ACTOR,
             destination=destination,
             is_enabled=True,
@@ -134,9 +134,9 @@ def _fresh_token(partner: Partner) -> str:
     """Revoke the token of the previous run and issue a new one (tokens are stored hashed: it cannot be shown
     again, so each run prints a new one)."""
     for old in ApiToken.objects.filter(partner=partner, name=TOKEN_NAME, revoked_at__isnull=True):
-        subscription_services.token_revoke(token=old, channel=AuditEntry.Channel.COMMAND, actor=ACTOR)
+        subscription_services.token_revoke(token=old, channel=AuditChannel.COMMAND, actor=ACTOR)
     _, raw = subscription_services.token_issue(
-        partner=partner, channel=AuditEntry.Channel.COMMAND, actor=ACTOR, level=TokenLevel.ADMIN, name=TOKEN_NAME
+        partner=partner, channel=AuditChannel.COMMAND, actor=ACTOR, level=TokenLevel.ADMIN, name=TOKEN_NAME
     )
     return raw
 

@@ -12,16 +12,15 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from subscriptions.audit import audit_record
-from subscriptions.models import AuditEntry, EventSubscription
+from config.partner_api.audit import audit_record
+from notifications.outbox import publish_event
+from subscriptions.models import AuditChannel, EventSubscription
 
 logger = logging.getLogger(__name__)
 
 
 def subscription_disable(*, subscription: EventSubscription, reason: str, last_error: str) -> None:
     """Disable a subscription for failing; idempotent."""
-    from notifications.services import publish_event
-
     updated = EventSubscription.objects.filter(pk=subscription.pk, is_enabled=True).update(
         is_enabled=False, disabled_reason=reason[:200], disabled_at=timezone.now()
     )
@@ -29,7 +28,7 @@ def subscription_disable(*, subscription: EventSubscription, reason: str, last_e
         return
     logger.warning("Disabled subscription %s (%s): %s", subscription.pk, subscription.event_name, reason)
     audit_record(
-        channel=AuditEntry.Channel.SYSTEM,
+        channel=AuditChannel.SYSTEM,
         actor="system",
         partner=subscription.partner,
         action="subscription.disabled",

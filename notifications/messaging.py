@@ -29,10 +29,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.logging import log_context
 from notifications import guards
 from notifications.channels import ChannelAdapter, TransportError, channel_adapter
-from notifications.logging import log_context
-from notifications.models import Channel, CustomerMessage, Event, MessageStatus, new_claim_token
+from notifications.models import CustomerChannel, CustomerMessage, Event, MessageStatus, new_claim_token
 from notifications.routing import RoutingPlanner, message_fallback_plan, subjects_resolve
 from subscriptions.catalog import get_event
 from templates.quiet_hours import quiet_hours_end, quiet_window_of
@@ -234,8 +234,8 @@ def message_send_test(
     """Render one message for a card with sample event data and send it now, bypassing the queue and quiet
     hours (nothing is stored). Product switches, opt-outs, contact data and templates apply as in routing."""
     channel = channel.upper()
-    if channel not in Channel.values:
-        raise TestSendError(f"Unknown channel {channel!r}; use one of {', '.join(Channel.values)}.")
+    if channel not in CustomerChannel.values:
+        raise TestSendError(f"Unknown channel {channel!r}; use one of {', '.join(CustomerChannel.values)}.")
     definition = get_event(event_name)
     if definition is None:
         raise TestSendError(f"Unknown event {event_name!r}; see subscriptions/catalog.py for the names.")

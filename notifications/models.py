@@ -193,7 +193,9 @@ class OutboxMessage(models.Model):
         return f"outbox {self.event_id} ({'published' if self.published_at else 'pending'})"
 
 
-class Channel(models.TextChoices):
+class CustomerChannel(models.TextChoices):
+    """The channels a cardholder is reached on."""
+
     SMS = "SMS", "SMS"
     EMAIL = "EMAIL", "Email"
     PUSH = "PUSH", "Push"
@@ -216,7 +218,7 @@ class CustomerMessage(models.Model):
     cardholder = models.ForeignKey(
         "wallets.Cardholder", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
-    channel = models.CharField(max_length=8, choices=Channel.choices)
+    channel = models.CharField(max_length=8, choices=CustomerChannel.choices)
     recipient = models.CharField(max_length=500, blank=True, default="", help_text="Phone, email or push token")
     locale = models.CharField(max_length=16, blank=True, default="")
     subject = models.CharField(max_length=300, blank=True, default="")

@@ -29,7 +29,7 @@ from operator import or_
 from django.db.models import Q
 from django.utils import timezone
 
-from notifications.models import Channel, CustomerMessage, Event, MessageStatus
+from notifications.models import CustomerChannel, CustomerMessage, Event, MessageStatus
 from subscriptions.catalog import EventDefinition, get_event
 from subscriptions.models import Partner
 from templates.quiet_hours import quiet_hours_end, quiet_window_of
@@ -46,7 +46,7 @@ from wallets.models import Card, Cardholder, Product, Wallet
 
 logger = logging.getLogger(__name__)
 
-CHANNEL_ORDER = (Channel.PUSH, Channel.SMS, Channel.EMAIL)
+CHANNEL_ORDER = (CustomerChannel.PUSH, CustomerChannel.SMS, CustomerChannel.EMAIL)
 _RECIPIENT_MAX = CustomerMessage._meta.get_field("recipient").max_length
 
 
@@ -61,7 +61,9 @@ class SkipReason:
 
 
 def _recipient_of(holder: Cardholder, channel: str) -> str:
-    return {Channel.SMS: holder.phone, Channel.EMAIL: holder.email, Channel.PUSH: holder.push_token}[channel].strip()
+    contact = {CustomerChannel.SMS: holder.phone, CustomerChannel.EMAIL: holder.email,
+               CustomerChannel.PUSH: holder.push_token}
+    return contact[channel].strip()
 
 
 def fallback_order_of(product: Product | None) -> list[str]:
@@ -69,7 +71,7 @@ def fallback_order_of(product: Product | None) -> list[str]:
     order: list[str] = []
     for value in (product.channel_fallback_order if product is not None else None) or []:
         value = str(value).upper()
-        if value in Channel.values and value not in order:
+        if value in CustomerChannel.values and value not in order:
             order.append(value)
     return order
 

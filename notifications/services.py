@@ -5,124 +5,17 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from notifications.models import DeadLetter, DeliveryStatus, Event, OutboxMessage, WebhookDelivery
-from subscriptions.audit import audit_record
-from subscriptions.catalog import get_event
-from subscriptions.models import AuditEntry, EventSubscription, Partner
+from config.partner_api.audit import audit_record
+from notifications.models import DeadLetter, DeliveryStatus, Event, WebhookDelivery
+from subscriptions.models import AuditChannel, EventSubscription
 
 logger = logging.getLogger(__name__)
-
-
-def build_kafka_message(
-    *, event_id: str, event_name: str, tenant_id: str, occurred_at: datetime, data: dict, entity_id: str = ""
-) -> dict:
-    """The message shape of DESIGN.md's topic contract."""
-    message = {
-        "eventId": event_id,
-        "eventName": event_name,
-        "tenantId": tenant_id,
-        "occurredAt": occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "data": data,
-    }
-    if entity_id:
-        message["entityId"] = entity_id
-    return message
-
-
-def publish_event(
-    *,
-    partner: Partner,
-    event_name: str,
-    data: dict,
-    entity_id: str = "",
-    occurred_at: datetime | None = None,
-    event_id: str | None = None,
-) -> OutboxMessage:
-    """Emit an event onto the notification topic, atomically with the caller's database change.
-
-    The event is written to the outbox in the current transaction and published to Kafka after commit
-    (transactional outbox); a beat task publishes whatever the after-commit step missed."""
-    if get_event(event_name) is None:
-        raise ValueError(f"Unknown event name {event_name!r}: add it to subscriptions.catalog first.")
-    event_id = event_id or str(uuid.uuid4())
-    payload = build_kafka_message(
-        event_id=event_id,
-        event_name=event_name,
-        tenant_id=partner.tenant_id,
-        occurred_at=occurred_at or timezone.now(),
-        data=json.loads(json.dumps(data, default=str)),
-        entity_id=entity_id,
-    )
-    row = OutboxMessage.objects.create(
-        event_id=event_id, topic=settings.KAFKA_NOTIFICATION_TOPIC, key=entity_id or event_id, payload=payload
-    )
-    transaction.on_commit(_trigger_outbox_publish)
-    return row
-
-
-def outbox_add_many(*, messages: list[OutboxMessage]) -> None:
-    """Bulk variant of publish_event for rows built with build_kafka_message, in the caller's transaction.
-
-    ignore_conflicts: a row with the same (deterministic) eventId means the event was already emitted once."""
-    if messages:
-        OutboxMessage.objects.bulk_create(messages, batch_size=1000, ignore_conflicts=True)
-        transaction.on_commit(_trigger_outbox_publish)
-
-
-def _trigger_outbox_publish() -> None:
-    from notifications.tasks import publish_outbox
-
-    try:
-        publish_outbox.delay()
-    except Exception:  # Redis down: the periodic publish-outbox beat task picks the rows up.
-        logger.warning("Could not enqueue the outbox publish; the beat task will publish it", exc_info=True)
-
-
-def outbox_publish_pending(*, limit: int = 500, flush_timeout: float = 10.0) -> int:
-    """Publish unpublished outbox rows to Kafka and mark those the broker acknowledged. Returns the count."""
-    from notifications.kafka import make_producer
-
-    with transaction.atomic():
-        rows = list(
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(published_at__isnull=True)
-            .order_by("created_at", "id")[:limit]
-        )
-        if not rows:
-            return 0
-        producer = make_producer()
-        acked: set[int] = set()
-        errors: dict[int, str] = {}
-
-        def on_delivery(err, msg, row_id):
-            if err is None:
-                acked.add(row_id)
-            else:
-                errors[row_id] = str(err)
-
-        for row in rows:
-            producer.produce(
-                row.topic,
-                key=row.key.encode(),
-                value=json.dumps(row.payload, separators=(",", ":")).encode(),
-                on_delivery=lambda err, msg, rid=row.pk: on_delivery(err, msg, rid),
-            )
-        producer.flush(flush_timeout)
-        now = timezone.now()
-        OutboxMessage.objects.filter(pk__in=acked).update(published_at=now)
-        for row in rows:
-            if row.pk not in acked:
-                OutboxMessage.objects.filter(pk=row.pk).update(
-                    publish_attempts=row.publish_attempts + 1, last_error=errors.get(row.pk, "timeout")[:500]
-                )
-    return len(acked)
 
 
 # --- Replay, retry, re-drive -------------------------------------------------------------------------------------
@@ -231,7 +124,7 @@ def dead_letter_fix(*, dead_letter: DeadLetter, payload: bytes, actor: str) -> D
         dead_letter.fixed_value = payload
         dead_letter.save(update_fields=["fixed_value"])
         audit_record(
-            channel=AuditEntry.Channel.ADMIN, actor=actor, action="dead_letter.fix", object_type="DeadLetter",
+            channel=AuditChannel.ADMIN, actor=actor, action="dead_letter.fix", object_type="DeadLetter",
             object_id=dead_letter.pk, before=None, after={"fixedValue": payload.decode("utf-8", "replace")[:2000]},
         )
     return dead_letter

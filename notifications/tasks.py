@@ -8,7 +8,7 @@ from datetime import date
 
 from celery import shared_task
 
-from notifications import delivery, dispatch, services
+from notifications import delivery, dispatch, outbox
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def requeue_due_work() -> dict:
 
 @shared_task(acks_late=True, ignore_result=True)
 def publish_outbox() -> int:
-    return services.outbox_publish_pending()
+    return outbox.outbox_publish_pending()
 
 
 # An hour, well below the Redis visibility timeout (2 h); a run cut short loses nothing (each page commits and the

@@ -13,14 +13,14 @@ from django.http import HttpRequest
 from subscriptions import services
 from subscriptions.catalog import SUBSCRIBABLE_EVENT_NAMES
 from subscriptions.destinations import MAX_URL_LENGTH, validate_destination_url
-from subscriptions.models import ApiToken, AuditEntry, EventSubscription, Partner
+from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription, Partner
 from subscriptions.validators import (
     normalize_advance_periods,
     validate_max_retries,
     validate_retry_interval_seconds,
 )
 
-ADMIN = AuditEntry.Channel.ADMIN
+ADMIN = AuditChannel.ADMIN
 
 
 def _actor(request: HttpRequest) -> str:

@@ -19,14 +19,14 @@ from rest_framework.exceptions import ValidationError as DrfValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.partner_api.audit import actor_of_request
+from config.partner_api.errors import Conflict
+from config.partner_api.fields import StrictBooleanField, StrictCharField, StrictInputSerializer, StrictIntegerField
+from config.partner_api.openapi import error_responses
 from subscriptions import selectors, services
-from subscriptions.api_errors import Conflict
-from subscriptions.api_fields import StrictBooleanField, StrictCharField, StrictInputSerializer, StrictIntegerField
-from subscriptions.audit import actor_of_request
 from subscriptions.catalog import ALL_EVENTS, CATEGORIES, get_event
 from subscriptions.destinations import MAX_URL_LENGTH, validate_destination_url
 from subscriptions.models import EventSubscription, TokenLevel
-from subscriptions.openapi import error_responses
 from subscriptions.validators import (
     ADVANCE_PERIOD_MAX_DAYS,
     ADVANCE_PERIODS_MAX_COUNT,

@@ -117,17 +117,20 @@ class EventSubscription(models.Model):
         return keys
 
 
+class AuditChannel(models.TextChoices):
+    """Where an audited change came from."""
+
+    PARTNER_API = "PARTNER_API", "Partner API"
+    ADMIN = "ADMIN", "Admin"
+    SYSTEM = "SYSTEM", "System"
+    COMMAND = "COMMAND", "Management command"
+
+
 class AuditEntry(models.Model):
     """Who changed what, through which channel (partner API, admin, system), with before and after."""
 
-    class Channel(models.TextChoices):
-        PARTNER_API = "PARTNER_API", "Partner API"
-        ADMIN = "ADMIN", "Admin"
-        SYSTEM = "SYSTEM", "System"
-        COMMAND = "COMMAND", "Management command"
-
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    channel = models.CharField(max_length=16, choices=Channel.choices)
+    channel = models.CharField(max_length=16, choices=AuditChannel.choices)
     actor = models.CharField(max_length=200, help_text="Username, token prefix or 'system'.")
     partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     action = models.CharField(max_length=64)

@@ -15,13 +15,13 @@ from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.partner_api.audit import audit_record
 from notifications.models import DeliveryStatus, WebhookDelivery
-from subscriptions.audit import audit_record
 from subscriptions.crypto import reencrypt_secret
 from subscriptions.destinations import validate_destination_url
 from subscriptions.models import (
     ApiToken,
-    AuditEntry,
+    AuditChannel,
     EventSubscription,
     Partner,
     TokenLevel,
@@ -74,9 +74,9 @@ def subscription_snapshot(subscription: EventSubscription) -> dict[str, Any]:
 
 
 def _disabled_reason_for(channel: str) -> str:
-    if channel == AuditEntry.Channel.ADMIN:
+    if channel == AuditChannel.ADMIN:
         return "Disabled by support staff"
-    if channel == AuditEntry.Channel.PARTNER_API:
+    if channel == AuditChannel.PARTNER_API:
         return "Disabled by the partner"
     return "Disabled by an operator"
 

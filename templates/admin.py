@@ -10,7 +10,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from subscriptions.audit import actor_of_request
+from config.partner_api.audit import actor_of_request
 from templates.forms import MATRIX_CHANNELS, NotificationTemplateForm, ProductNotificationSettingsForm
 from templates.models import NotificationTemplate, ProductNotificationSettings
 from templates.rendering import TemplateContentError

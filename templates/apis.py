@@ -19,13 +19,13 @@ from rest_framework.exceptions import ValidationError as DrfValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from notifications.models import Channel
-from subscriptions.api_errors import Conflict
-from subscriptions.api_fields import StrictBooleanField, StrictCharField, StrictInputSerializer
-from subscriptions.audit import actor_of_request
+from config.partner_api.audit import actor_of_request
+from config.partner_api.errors import Conflict
+from config.partner_api.fields import StrictBooleanField, StrictCharField, StrictInputSerializer
+from config.partner_api.openapi import error_responses
+from notifications.models import CustomerChannel
 from subscriptions.catalog import get_event
 from subscriptions.models import TokenLevel
-from subscriptions.openapi import error_responses
 from templates import selectors, services
 from templates.models import LOCALE_RE, NotificationTemplate
 from templates.rendering import TemplateContentError
@@ -126,7 +126,7 @@ class TemplateListApi(APIView):
     class FilterSerializer(serializers.Serializer):
         productCode = serializers.CharField(required=False, max_length=64)
         eventName = serializers.CharField(required=False, max_length=64)
-        channel = serializers.ChoiceField(choices=Channel.values, required=False)
+        channel = serializers.ChoiceField(choices=CustomerChannel.values, required=False)
         locale = serializers.CharField(required=False, max_length=16)
         includeDefaults = serializers.BooleanField(required=False, default=False)
 
@@ -146,7 +146,7 @@ class TemplateListApi(APIView):
         parameters=[
             OpenApiParameter("productCode", OpenApiTypes.STR, description="Only this product's templates"),
             OpenApiParameter("eventName", OpenApiTypes.STR),
-            OpenApiParameter("channel", OpenApiTypes.STR, enum=Channel.values),
+            OpenApiParameter("channel", OpenApiTypes.STR, enum=CustomerChannel.values),
             OpenApiParameter("locale", OpenApiTypes.STR),
             OpenApiParameter("includeDefaults", OpenApiTypes.BOOL, description="Also list the platform defaults"),
         ],
@@ -178,7 +178,7 @@ class TemplateCreateApi(APIView):
                                       "platform default for cardholders of that product.")
         eventName = StrictCharField(max_length=64, validators=[_validate_event_name],
                                     help_text="A customer-facing catalog event.")
-        channel = serializers.ChoiceField(choices=Channel.values)
+        channel = serializers.ChoiceField(choices=CustomerChannel.values)
         locale = StrictCharField(max_length=16, required=False, default="en", validators=[_validate_locale])
         subject = StrictCharField(max_length=SUBJECT_MAX_LENGTH, required=False, default="", allow_blank=True,
                                   help_text="Email subject (required for EMAIL) or push title; empty for SMS.")

@@ -7,13 +7,13 @@ from datetime import time
 
 from django import forms
 
-from notifications.models import Channel
+from notifications.models import CustomerChannel
 from subscriptions.catalog import get_event
 from templates.models import NotificationTemplate, ProductChannelSetting, ProductNotificationSettings, QuietHoursPolicy
 from templates.services import fallback_order_clean
 from templates.variables import customer_facing_event_names
 
-MATRIX_CHANNELS = (Channel.SMS, Channel.EMAIL, Channel.PUSH)
+MATRIX_CHANNELS = (CustomerChannel.SMS, CustomerChannel.EMAIL, CustomerChannel.PUSH)
 
 
 def _event_choices() -> list[tuple[str, str]]:

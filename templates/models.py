@@ -4,7 +4,7 @@ from datetime import time
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from notifications.models import Channel
+from notifications.models import CustomerChannel
 from subscriptions.catalog import get_event
 from wallets.models import Product
 
@@ -16,7 +16,7 @@ class NotificationTemplate(models.Model):
     """Subject and body for one event, channel and locale; a product-specific template wins over the default."""
 
     event_name = models.CharField(max_length=64)
-    channel = models.CharField(max_length=8, choices=Channel.choices)
+    channel = models.CharField(max_length=8, choices=CustomerChannel.choices)
     locale = models.CharField(max_length=16, default="en")
     product = models.ForeignKey(
         "wallets.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="templates"
@@ -60,9 +60,9 @@ class NotificationTemplate(models.Model):
             errors["event_name"] = f"{self.event_name} is not customer-facing: no customer messages are sent for it."
         if not LOCALE_RE.match(self.locale or ""):
             errors["locale"] = "Use a language code such as 'en', 'hi' or 'hi-IN'."
-        if self.channel == Channel.EMAIL and not (self.subject or "").strip():
+        if self.channel == CustomerChannel.EMAIL and not (self.subject or "").strip():
             errors["subject"] = "An email template needs a subject."
-        if self.channel == Channel.SMS and (self.subject or "").strip():
+        if self.channel == CustomerChannel.SMS and (self.subject or "").strip():
             errors["subject"] = "SMS has no subject; leave it empty."
         if not (self.body or "").strip():
             errors["body"] = "The body cannot be empty."
@@ -80,7 +80,7 @@ class ProductChannelSetting(models.Model):
 
     product = models.ForeignKey("wallets.Product", on_delete=models.CASCADE, related_name="channel_settings")
     event_name = models.CharField(max_length=64)
-    channel = models.CharField(max_length=8, choices=Channel.choices)
+    channel = models.CharField(max_length=8, choices=CustomerChannel.choices)
     enabled = models.BooleanField(default=True)
 
     class Meta:

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db import transaction
 
-from notifications.models import Channel
-from subscriptions.audit import audit_record
+from config.partner_api.audit import audit_record
+from notifications.models import CustomerChannel
 from templates.models import NotificationTemplate, ProductChannelSetting, QuietHoursPolicy
 from wallets.models import Product
 
@@ -124,9 +124,9 @@ def fallback_order_clean(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError("The fallback order must be a list of channel names.")
     order = [v.strip().upper() for v in value]
-    unknown = [v for v in order if v not in Channel.values]
+    unknown = [v for v in order if v not in CustomerChannel.values]
     if unknown:
-        raise ValueError(f"Unknown channel(s): {', '.join(unknown)}. Use {', '.join(Channel.values)}.")
+        raise ValueError(f"Unknown channel(s): {', '.join(unknown)}. Use {', '.join(CustomerChannel.values)}.")
     if len(set(order)) != len(order):
         raise ValueError("A channel may appear only once in the fallback order.")
     return order

@@ -21,16 +21,16 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from notifications.models import Channel
-from subscriptions.api_errors import Conflict
-from subscriptions.api_fields import StrictBooleanField, StrictCharField, StrictInputSerializer, StrictIntegerField
-from subscriptions.audit import actor_of_request
+from config.partner_api.audit import actor_of_request
+from config.partner_api.errors import Conflict
+from config.partner_api.fields import StrictBooleanField, StrictCharField, StrictInputSerializer, StrictIntegerField
+from config.partner_api.openapi import error_response, error_responses
+from config.partner_api.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
+from notifications.models import CustomerChannel
 from subscriptions.models import TokenLevel
-from subscriptions.openapi import error_response, error_responses
 from wallets import selectors, services
 from wallets.card_data import RejectCardDataMixin
 from wallets.models import Card, CardReissue, CardTransaction, StatusReason
@@ -54,37 +54,6 @@ class IdempotencyConflict(Conflict):
 
 class CardStateConflict(Conflict):
     default_code = "card_not_reissuable"
-
-
-class WalletsPagination(CursorPagination):
-    page_size = 50
-    max_page_size = 200
-    page_size_query_param = "limit"
-    ordering = "-id"
-
-
-def _paginated(output: type[serializers.Serializer], name: str) -> serializers.Serializer:
-    """The schema of a cursor-paginated list of `output`."""
-    return inline_serializer(
-        name=name,
-        fields={
-            "next": serializers.URLField(allow_null=True, help_text="URL of the next page, or null"),
-            "previous": serializers.URLField(allow_null=True, help_text="URL of the previous page, or null"),
-            "results": output(many=True),
-        },
-    )
-
-
-def _paginate(view: APIView, request, queryset, output: type[serializers.Serializer]) -> Response:
-    paginator = WalletsPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(output(page, many=True).data)
-
-
-PAGE_PARAMETERS = [
-    OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `next` or `previous`"),
-    OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (default 50, at most 200)"),
-]
 
 
 @functools.cache
@@ -208,10 +177,10 @@ class ProductsApi(APIView):
             LOCALE, source="default_locale", default="en", error_messages={"invalid": "A locale such as en or hi-IN."}
         )
         channelFallbackOrder = serializers.ListField(
-            child=serializers.ChoiceField(choices=Channel.values),
+            child=serializers.ChoiceField(choices=CustomerChannel.values),
             source="channel_fallback_order",
             default=list,
-            max_length=len(Channel.values),
+            max_length=len(CustomerChannel.values),
         )
 
         def validate_channelFallbackOrder(self, value: list[str]) -> list[str]:
@@ -223,10 +192,12 @@ class ProductsApi(APIView):
         operation_id="products_list",
         summary="List products (card programs)",
         parameters=PAGE_PARAMETERS,
-        responses={200: _paginated(ProductOutput, "PaginatedProductList"), 404: error_response(404, "Bad cursor.")},
+        responses={
+            200: paginated_schema(ProductOutput, "PaginatedProductList"), 404: error_response(404, "Bad cursor.")
+        },
     )
     def get(self, request):
-        return _paginate(self, request, selectors.product_list(partner=request.user.partner), ProductOutput)
+        return paginated_response(self, request, selectors.product_list(partner=request.user.partner), ProductOutput)
 
     @extend_schema(
         operation_id="products_create",
@@ -291,20 +262,21 @@ class CardholdersApi(APIView):
             return value
 
         def validate_channelPreferences(self, value: dict) -> dict:
-            unknown = sorted(set(value) - set(Channel.values))
+            unknown = sorted(set(value) - set(CustomerChannel.values))
             if unknown:
-                raise serializers.ValidationError(f"Unknown channels {unknown}; use {Channel.values}.")
+                raise serializers.ValidationError(f"Unknown channels {unknown}; use {CustomerChannel.values}.")
             return value
 
     @extend_schema(
         operation_id="cardholders_list",
         summary="List cardholders",
         parameters=PAGE_PARAMETERS,
-        responses={200: _paginated(CardholderOutput, "PaginatedCardholderList"),
+        responses={200: paginated_schema(CardholderOutput, "PaginatedCardholderList"),
                    404: error_response(404, "Bad cursor.")},
     )
     def get(self, request):
-        return _paginate(self, request, selectors.cardholder_list(partner=request.user.partner), CardholderOutput)
+        holders = selectors.cardholder_list(partner=request.user.partner)
+        return paginated_response(self, request, holders, CardholderOutput)
 
     @extend_schema(
         operation_id="cardholders_create",
@@ -378,14 +350,14 @@ class WalletsApi(APIView):
         operation_id="wallets_list",
         summary="List wallets",
         parameters=[FilterSerializer, *PAGE_PARAMETERS],
-        responses={200: _paginated(WalletOutput, "PaginatedWalletList"), **error_responses(400),
+        responses={200: paginated_schema(WalletOutput, "PaginatedWalletList"), **error_responses(400),
                    404: error_response(404, "Bad cursor.")},
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         wallets = selectors.wallet_list(partner=request.user.partner, **filters.validated_data)
-        return _paginate(self, request, wallets, WalletOutput)
+        return paginated_response(self, request, wallets, WalletOutput)
 
     @extend_schema(
         operation_id="wallets_create",
@@ -572,11 +544,11 @@ class WalletStatusHistoryApi(APIView):
         operation_id="wallets_status_history",
         summary="List a wallet's status changes, newest first",
         parameters=PAGE_PARAMETERS,
-        responses={200: _paginated(TransitionOutput, "PaginatedWalletTransitionList"), **error_responses(404)},
+        responses={200: paginated_schema(TransitionOutput, "PaginatedWalletTransitionList"), **error_responses(404)},
     )
     def get(self, request, wallet_id: str):
         wallet = _wallet_or_404(request, wallet_id)
-        return _paginate(self, request, selectors.wallet_status_history(wallet=wallet), TransitionOutput)
+        return paginated_response(self, request, selectors.wallet_status_history(wallet=wallet), TransitionOutput)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -618,14 +590,14 @@ class CardsApi(APIView):
         operation_id="cards_list",
         summary="List cards (kits)",
         parameters=[FilterSerializer, *PAGE_PARAMETERS],
-        responses={200: _paginated(CardOutput, "PaginatedCardList"), **error_responses(400),
+        responses={200: paginated_schema(CardOutput, "PaginatedCardList"), **error_responses(400),
                    404: error_response(404, "Bad cursor.")},
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         cards = selectors.card_list(partner=request.user.partner, **filters.validated_data)
-        return _paginate(self, request, cards, CardOutput)
+        return paginated_response(self, request, cards, CardOutput)
 
     @extend_schema(
         operation_id="cards_create",
@@ -680,11 +652,11 @@ class CardTransactionsApi(APIView):
         operation_id="cards_transactions_list",
         summary="List a card's transactions, newest first (kept across reissues)",
         parameters=PAGE_PARAMETERS,
-        responses={200: _paginated(TransactionOutput, "PaginatedCardTransactionList"), **error_responses(404)},
+        responses={200: paginated_schema(TransactionOutput, "PaginatedCardTransactionList"), **error_responses(404)},
     )
     def get(self, request, card_id: str):
         card = _card_or_404(request, card_id)
-        return _paginate(self, request, selectors.card_transaction_list(card=card), TransactionOutput)
+        return paginated_response(self, request, selectors.card_transaction_list(card=card), TransactionOutput)
 
 
 class CardReissueApi(APIView):

@@ -108,13 +108,16 @@ class Card(models.Model):
         return f"XXXX XXXX XXXX {self.last4}"
 
 
+class TransitionChannel(models.TextChoices):
+    """Where a wallet status change came from."""
+
+    PARTNER_API = "PARTNER_API", "Partner API"
+    SUPPORT = "SUPPORT", "Support"
+    SYSTEM = "SYSTEM", "System"
+
+
 class WalletStatusTransition(models.Model):
     """Immutable record of one wallet status change."""
-
-    class Channel(models.TextChoices):
-        PARTNER_API = "PARTNER_API", "Partner API"
-        SUPPORT = "SUPPORT", "Support"
-        SYSTEM = "SYSTEM", "System"
 
     wallet = models.ForeignKey(Wallet, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=20)
@@ -122,7 +125,7 @@ class WalletStatusTransition(models.Model):
     reason = models.CharField(max_length=40)
     comment = models.TextField(blank=True, default="")
     actor = models.CharField(max_length=200)
-    channel = models.CharField(max_length=12, choices=Channel.choices)
+    channel = models.CharField(max_length=12, choices=TransitionChannel.choices)
     created_at = models.DateTimeField(default=timezone.now)
     event_id = models.CharField(max_length=128, blank=True, default="")
 

@@ -2,7 +2,7 @@
 
 Every status change goes through `wallet_change_status` (the partner API, the support console and the daily sweep
 alike), which asks `wallets.state_machine` — the one place the transition table lives — and records, emits and audits
-in the same transaction as the change. Events leave only through `notifications.services.publish_event`."""
+in the same transaction as the change. Events leave only through `notifications.outbox.publish_event`."""
 
 import calendar
 import datetime
@@ -18,10 +18,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from notifications.logging import log_context
-from notifications.services import publish_event
-from subscriptions.audit import audit_record
-from subscriptions.models import AuditEntry, Partner
+from config.logging import log_context
+from config.partner_api.audit import audit_record
+from notifications.outbox import publish_event
+from subscriptions.models import AuditChannel, Partner
 from wallets.models import (
     COMMENT_REQUIRED_REASONS,
     SYSTEM_ONLY_REASONS,
@@ -32,6 +32,7 @@ from wallets.models import (
     Product,
     StatusChangeIdempotencyKey,
     StatusReason,
+    TransitionChannel,
     Wallet,
     WalletStatusTransition,
 )
@@ -59,14 +60,14 @@ SPECIFIC_STATUS_EVENTS: dict[WalletStatus, str] = {
 }
 
 _TRANSITION_CHANNEL: dict[Actor, str] = {
-    Actor.PARTNER: WalletStatusTransition.Channel.PARTNER_API,
-    Actor.SUPPORT: WalletStatusTransition.Channel.SUPPORT,
-    Actor.SYSTEM: WalletStatusTransition.Channel.SYSTEM,
+    Actor.PARTNER: TransitionChannel.PARTNER_API,
+    Actor.SUPPORT: TransitionChannel.SUPPORT,
+    Actor.SYSTEM: TransitionChannel.SYSTEM,
 }
 _AUDIT_CHANNEL: dict[Actor, str] = {
-    Actor.PARTNER: AuditEntry.Channel.PARTNER_API,
-    Actor.SUPPORT: AuditEntry.Channel.ADMIN,
-    Actor.SYSTEM: AuditEntry.Channel.SYSTEM,
+    Actor.PARTNER: AuditChannel.PARTNER_API,
+    Actor.SUPPORT: AuditChannel.ADMIN,
+    Actor.SYSTEM: AuditChannel.SYSTEM,
 }
 
 
@@ -129,7 +130,7 @@ def product_create(
     code: str,
     name: str,
     actor_name: str,
-    channel: str = AuditEntry.Channel.PARTNER_API,
+    channel: str = AuditChannel.PARTNER_API,
     dormancy_days: int = 365,
     currency: str = "INR",
     default_locale: str = "en",
@@ -166,7 +167,7 @@ def cardholder_create(
     external_id: str,
     name: str,
     actor_name: str,
-    channel: str = AuditEntry.Channel.PARTNER_API,
+    channel: str = AuditChannel.PARTNER_API,
     phone: str = "",
     email: str = "",
     push_token: str = "",
@@ -216,7 +217,7 @@ def wallet_create(
     cardholder: Cardholder,
     product: Product,
     actor_name: str,
-    channel: str = AuditEntry.Channel.PARTNER_API,
+    channel: str = AuditChannel.PARTNER_API,
     currency: str | None = None,
 ) -> Wallet:
     """Open an ACTIVE wallet with a zero balance for a cardholder on a product (both of `partner`)."""
@@ -252,7 +253,7 @@ def card_create(
     last4: str,
     expiry_date: datetime.date,
     actor_name: str,
-    channel: str = AuditEntry.Channel.PARTNER_API,
+    channel: str = AuditChannel.PARTNER_API,
 ) -> Card:
     """Issue a card (kit) on a wallet. Only the last four digits of its number are ever stored; emits CARD_ISSUED."""
     if wallet.partner_id != partner.pk:
@@ -329,7 +330,7 @@ def wallet_change_status(
     _validate_status_change(to_status=to_status, reason=reason, comment=comment, actor=actor)
     to_status = WalletStatus(to_status)
     channel = channel or _TRANSITION_CHANNEL[actor]
-    if channel not in WalletStatusTransition.Channel.values:
+    if channel not in TransitionChannel.values:
         raise ValueError(f"Unknown transition channel {channel!r}")
 
     with log_context(tenant=wallet.partner.tenant_id, wallet_id=str(wallet.wallet_id)), transaction.atomic():
@@ -437,7 +438,7 @@ def card_expire(*, card: Card) -> None:
         locked.status = Card.Status.EXPIRED
         locked.save(update_fields=["status", "updated_at"])
         audit_record(
-            channel=AuditEntry.Channel.SYSTEM,
+            channel=AuditChannel.SYSTEM,
             actor=SYSTEM_ACTOR_NAME,
             action="card.expired",
             object_type="card",
@@ -471,7 +472,7 @@ def card_inactivate_for_dormancy(*, card: Card) -> None:
         locked.status = Card.Status.INACTIVE
         locked.save(update_fields=["status", "updated_at"])
         audit_record(
-            channel=AuditEntry.Channel.SYSTEM,
+            channel=AuditChannel.SYSTEM,
             actor=SYSTEM_ACTOR_NAME,
             action="card.inactivated_for_dormancy",
             object_type="card",
@@ -509,7 +510,7 @@ def card_reissue(
     card: Card,
     actor_name: str,
     reason: str = CardReissue.Reason.OTHER,
-    channel: str = AuditEntry.Channel.PARTNER_API,
+    channel: str = AuditChannel.PARTNER_API,
 ) -> CardReissue:
     """Replace the card's number and expiry (same cardId, same wallet, balance and transactions untouched).
 

@@ -117,10 +117,10 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "notifications.logging.ContextFilter"}},
+    "filters": {"context": {"()": "config.logging.ContextFilter"}},
     "formatters": {
-        "text": {"()": "notifications.logging.TextFormatter"},
-        "json": {"()": "notifications.logging.JsonFormatter"},
+        "text": {"()": "config.logging.TextFormatter"},
+        "json": {"()": "config.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
@@ -179,12 +179,12 @@ CELERY_BEAT_SCHEDULE = {
 
 # DRF
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["subscriptions.authentication.TenantTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["subscriptions.permissions.HasTokenLevel"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["config.partner_api.authentication.TenantTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["config.partner_api.permissions.HasTokenLevel"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "subscriptions.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "config.partner_api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"failed_auth": env.str("FAILED_AUTH_THROTTLE_RATE", default="20/min")},
     "UNAUTHENTICATED_USER": None,
 }
@@ -250,7 +250,7 @@ CACHES = {
     }
 }
 # Adds the X-TENANT-ID header and the shared 401/403/429 error responses to every partner endpoint's schema.
-REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "subscriptions.openapi.PartnerAutoSchema"
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "config.partner_api.openapi.PartnerAutoSchema"
 
 # CUSTOMER NOTIFICATIONS (templates, routing, SMS/Email/Push channels; docs/customer-notifications.md)
 CUSTOMER_CHANNEL_CONNECT_TIMEOUT_SECONDS = env.float("CUSTOMER_CHANNEL_CONNECT_TIMEOUT_SECONDS", default=5.0)

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-NOISY = ("django.request", "subscriptions.authentication", "subscriptions.throttling", "notifications.ingest")
+NOISY = ("django.request", "config.partner_api.authentication", "config.partner_api.throttling", "notifications.ingest")
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
-from subscriptions.models import AuditEntry
+from subscriptions.models import AuditChannel
 from subscriptions.services import token_issue
 from tests.factories import (
     CardFactory,
@@ -104,7 +104,7 @@ def tenant_headers(db, settings, keep_connection_open) -> dict[str, str]:
     CardFactory(partner=acme, kit_no="K0000001", wallet=WalletFactory(partner=acme, cardholder=holder,
                                                                       product=product))
     EventFactory(partner=acme)
-    _, raw = token_issue(partner=acme, level=3, channel=AuditEntry.Channel.SYSTEM, actor="fuzz")
+    _, raw = token_issue(partner=acme, level=3, channel=AuditChannel.SYSTEM, actor="fuzz")
     return {"Authorization": f"Bearer {raw}", "X-TENANT-ID": "acme"}
 
 

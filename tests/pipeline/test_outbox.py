@@ -5,7 +5,7 @@ import json
 import pytest
 from django.db import transaction
 
-from notifications import services
+from notifications import outbox
 from notifications.models import OutboxMessage
 from tests.factories import PartnerFactory
 
@@ -17,7 +17,7 @@ def test_rolled_back_change_publishes_nothing():
 
     def change_that_fails():
         with transaction.atomic():
-            services.publish_event(partner=acme, event_name="CARD_RENEWAL", data={"kitNo": "K1"})
+            outbox.publish_event(partner=acme, event_name="CARD_RENEWAL", data={"kitNo": "K1"})
             raise RuntimeError("the business change failed")
 
     with pytest.raises(RuntimeError):
@@ -28,7 +28,7 @@ def test_rolled_back_change_publishes_nothing():
 def test_unknown_event_name_is_a_programming_error():
     acme = PartnerFactory(tenant_id="acme")
     with pytest.raises(ValueError, match="Unknown event name"):
-        services.publish_event(partner=acme, event_name="NOPE", data={})
+        outbox.publish_event(partner=acme, event_name="NOPE", data={})
 
 
 @pytest.mark.e2e
@@ -37,11 +37,11 @@ def test_pending_outbox_rows_are_published_and_marked(kafka_topic, tansu_broker)
 
     acme = PartnerFactory(tenant_id="acme")
     with transaction.atomic():
-        rows = [services.publish_event(partner=acme, event_name="CARD_RENEWAL", data={"kitNo": f"K{i}"},
+        rows = [outbox.publish_event(partner=acme, event_name="CARD_RENEWAL", data={"kitNo": f"K{i}"},
                                        entity_id="card-1") for i in range(3)]
-    assert services.outbox_publish_pending() == 3
+    assert outbox.outbox_publish_pending() == 3
     assert OutboxMessage.objects.filter(published_at__isnull=True).count() == 0
-    assert services.outbox_publish_pending() == 0  # nothing twice
+    assert outbox.outbox_publish_pending() == 0  # nothing twice
 
     consumer = Consumer({"bootstrap.servers": tansu_broker.bootstrap, "group.id": "outbox-check",
                          "auto.offset.reset": "earliest", "session.timeout.ms": 6000})
@@ -61,8 +61,8 @@ def test_pending_outbox_rows_are_published_and_marked(kafka_topic, tansu_broker)
 def test_broker_down_leaves_rows_pending_with_the_error(settings):
     settings.KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:1"
     acme = PartnerFactory(tenant_id="acme")
-    services.publish_event(partner=acme, event_name="CARD_RENEWAL", data={"kitNo": "K1"})
-    assert services.outbox_publish_pending(flush_timeout=1.0) == 0
+    outbox.publish_event(partner=acme, event_name="CARD_RENEWAL", data={"kitNo": "K1"})
+    assert outbox.outbox_publish_pending(flush_timeout=1.0) == 0
     row = OutboxMessage.objects.get()
     assert row.published_at is None
     assert row.publish_attempts == 1

@@ -10,7 +10,7 @@ from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 from notifications.http_sender import WebhookSender
-from subscriptions.models import AuditEntry
+from subscriptions.models import AuditChannel
 from subscriptions.services import token_issue
 from tests.factories import PartnerFactory
 from tests.security.netdoubles import FakeDns
@@ -50,7 +50,7 @@ def make_client():
     """make_client(partner, level=2) -> APIClient holding a token issued by the real service (`client.raw_token`)."""
 
     def _make(partner, level: int = 2, tenant_id: str | None = None, remote_addr: str = "198.51.100.10") -> APIClient:
-        token, raw = token_issue(partner=partner, level=level, channel=AuditEntry.Channel.SYSTEM, actor="tests")
+        token, raw = token_issue(partner=partner, level=level, channel=AuditChannel.SYSTEM, actor="tests")
         client = APIClient(REMOTE_ADDR=remote_addr)
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}", HTTP_X_TENANT_ID=tenant_id or partner.tenant_id)
         client.token, client.raw_token = token, raw

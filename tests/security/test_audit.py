@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from subscriptions.models import ApiToken, AuditEntry, EventSubscription, Partner
+from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription, Partner
 from templates.models import NotificationTemplate
 from tests.factories import CardFactory, CardholderFactory, EventSubscriptionFactory, ProductFactory, WalletFactory
 from wallets.models import Wallet
@@ -16,8 +16,8 @@ from wallets.models import Wallet
 pytestmark = pytest.mark.django_db
 
 API = "/prepaid/auth/v1/"
-PARTNER_API = AuditEntry.Channel.PARTNER_API
-ADMIN = AuditEntry.Channel.ADMIN
+PARTNER_API = AuditChannel.PARTNER_API
+ADMIN = AuditChannel.ADMIN
 
 
 def audited(action: str, *, channel: str, actor: str, object_id=None, before=True, after=True) -> AuditEntry:

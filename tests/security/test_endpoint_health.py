@@ -13,7 +13,7 @@ from django.utils import timezone
 from notifications import delivery
 from notifications.ingest import RawMessage, ingest_batch
 from notifications.models import DeliveryStatus, OutboxMessage, WebhookDelivery
-from subscriptions.models import AuditEntry, EventSubscription
+from subscriptions.models import AuditChannel, AuditEntry, EventSubscription
 from tests.factories import EventSubscriptionFactory
 from tests.pipeline.helpers import deliver_as_task, kafka_message
 
@@ -127,7 +127,7 @@ def assert_disabled_everywhere(subscription, reason_part: str, last_error_part: 
     assert reason_part in event.payload["data"]["reason"] and last_error_part in event.payload["data"]["lastError"]
 
     (entry,) = AuditEntry.objects.filter(action="subscription.disabled", object_id=str(subscription.pk))
-    assert entry.channel == AuditEntry.Channel.SYSTEM and entry.actor == "system"
+    assert entry.channel == AuditChannel.SYSTEM and entry.actor == "system"
     assert entry.before == {"isEnabled": True}
     assert entry.after["isEnabled"] is False and last_error_part in entry.after["lastError"]
 
@@ -245,7 +245,7 @@ def test_re_enabling_through_the_api_resumes_pending_deliveries(subscription, we
     assert gone.status == DeliveryStatus.FAILED  # the 410'd one waits for an explicit replay
 
     entry = AuditEntry.objects.filter(action="subscription.updated", object_id=str(subscription.pk)).get()
-    assert entry.channel == AuditEntry.Channel.PARTNER_API and entry.actor.startswith("acme/token:")
+    assert entry.channel == AuditChannel.PARTNER_API and entry.actor.startswith("acme/token:")
     assert entry.before["is_enabled"] is False and entry.after["is_enabled"] is True
 
 
@@ -261,4 +261,4 @@ def test_re_enabling_from_the_admin_resumes_pending_deliveries(subscription, web
     due = delivery.due_delivery_ids(grace_seconds=0)
     assert sorted(due[subscription.pk]) == sorted(d.pk for d in pending)
     entry = AuditEntry.objects.get(action="subscription.updated", object_id=str(subscription.pk))
-    assert entry.channel == AuditEntry.Channel.ADMIN and entry.actor == "admin"
+    assert entry.channel == AuditChannel.ADMIN and entry.actor == "admin"

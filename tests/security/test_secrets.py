@@ -19,7 +19,7 @@ from standardwebhooks import Webhook
 from notifications.ingest import RawMessage, ingest_batch
 from notifications.models import WebhookDelivery
 from subscriptions.crypto import encrypt_secret
-from subscriptions.models import ApiToken, AuditEntry, EventSubscription
+from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription
 from tests.factories import EventSubscriptionFactory
 from tests.pipeline.helpers import deliver_as_task, kafka_message
 
@@ -130,7 +130,7 @@ def test_reencrypt_secrets_rotates_the_encryption_key(settings, acme, webhook_re
     call_command_quietly = {"stdout": io.StringIO(), "stderr": io.StringIO()}
     from subscriptions.services import subscription_secret_rotate
 
-    rotated = subscription_secret_rotate(subscription=rotated, channel=AuditEntry.Channel.SYSTEM, actor="t")
+    rotated = subscription_secret_rotate(subscription=rotated, channel=AuditChannel.SYSTEM, actor="t")
     current, previous = rotated.signing_secrets()
     before = EventSubscription.objects.values_list("secret_encrypted", "previous_secret_encrypted").get()
 

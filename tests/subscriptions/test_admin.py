@@ -7,7 +7,7 @@ from django.db import connection
 from django.urls import reverse
 
 from notifications.models import DeliveryStatus
-from subscriptions.models import ApiToken, AuditEntry, EventSubscription, Partner, hash_token
+from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription, Partner, hash_token
 from subscriptions.services import token_issue
 from tests.subscriptions.factories import WebhookDeliveryFactory
 
@@ -71,7 +71,7 @@ def test_issue_token_shows_raw_token_once(admin_client, partner):
         sessions = repr(cursor.fetchall())
     assert raw not in sessions
     entry = AuditEntry.objects.get(action="token.issued")
-    assert (entry.channel, entry.actor) == (AuditEntry.Channel.ADMIN, "support")
+    assert (entry.channel, entry.actor) == (AuditChannel.ADMIN, "support")
 
 
 @pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_revoke_action(admin_client, partner):
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert [str(m) for m in response.context["messages"]] == ["Revoked 1 token(s)."]
-    assert AuditEntry.objects.filter(action="token.revoked", channel=AuditEntry.Channel.ADMIN).exists()
+    assert AuditEntry.objects.filter(action="token.revoked", channel=AuditChannel.ADMIN).exists()
 
 
 @pytest.mark.django_db
@@ -96,7 +96,7 @@ def test_create_partner_in_admin_is_audited(admin_client):
 
     assert response.status_code == 302
     assert Partner.objects.get(tenant_id="initech").name == "Initech"
-    assert AuditEntry.objects.get(action="partner.created").channel == AuditEntry.Channel.ADMIN
+    assert AuditEntry.objects.get(action="partner.created").channel == AuditChannel.ADMIN
 
 
 @pytest.mark.django_db
@@ -126,7 +126,7 @@ def test_create_subscription_in_admin(admin_client, partner):
     sub = EventSubscription.objects.get(partner=partner)
     assert sub.advance_notification_periods == [30, 7]
     assert sub.secret.startswith("whsec_")
-    assert AuditEntry.objects.get(action="subscription.created").channel == AuditEntry.Channel.ADMIN
+    assert AuditEntry.objects.get(action="subscription.created").channel == AuditChannel.ADMIN
 
 
 @pytest.mark.django_db
@@ -172,7 +172,7 @@ def test_edit_subscription_in_admin_is_audited(admin_client, subscription):
     subscription.refresh_from_db()
     assert subscription.destination == "https://partner.example.com/v2"
     entry = AuditEntry.objects.get(action="subscription.updated")
-    assert (entry.channel, entry.after["destination"]) == (AuditEntry.Channel.ADMIN, "https://partner.example.com/v2")
+    assert (entry.channel, entry.after["destination"]) == (AuditChannel.ADMIN, "https://partner.example.com/v2")
 
 
 @pytest.mark.django_db
@@ -190,7 +190,7 @@ def test_enable_disable_and_rotate_actions(admin_client, subscription):
     subscription.refresh_from_db()
     assert subscription.is_enabled is True
     assert subscription.signing_secrets()[1] == old_secret
-    actions = set(AuditEntry.objects.filter(channel=AuditEntry.Channel.ADMIN).values_list("action", flat=True))
+    actions = set(AuditEntry.objects.filter(channel=AuditChannel.ADMIN).values_list("action", flat=True))
     assert actions == {"subscription.updated", "subscription.secret_rotated"}
 
 
@@ -203,7 +203,7 @@ def test_delete_subscription_in_admin_cancels_deliveries(admin_client, subscript
     assert response.status_code == 302
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.CANCELLED
-    assert AuditEntry.objects.get(action="subscription.deleted").channel == AuditEntry.Channel.ADMIN
+    assert AuditEntry.objects.get(action="subscription.deleted").channel == AuditChannel.ADMIN
 
 
 @pytest.mark.django_db

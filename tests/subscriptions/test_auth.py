@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from subscriptions.models import AuditEntry
+from subscriptions.models import AuditChannel
 from subscriptions.services import partner_update, token_issue, token_revoke
 from tests.factories import EventSubscriptionFactory
 from tests.subscriptions.conftest import SUBSCRIPTIONS_URL, detail_url
@@ -53,7 +53,7 @@ def test_revoked_token_is_401(partner, make_client):
     client = make_client(partner)
     assert client.get(SUBSCRIPTIONS_URL).status_code == 200
 
-    token_revoke(token=client.token, channel=AuditEntry.Channel.SYSTEM, actor="tests")
+    token_revoke(token=client.token, channel=AuditChannel.SYSTEM, actor="tests")
 
     response = client.get(SUBSCRIPTIONS_URL)
     assert response.status_code == 401
@@ -63,7 +63,7 @@ def test_revoked_token_is_401(partner, make_client):
 @pytest.mark.django_db
 def test_token_of_inactive_partner_is_401(partner, make_client):
     client = make_client(partner)
-    partner_update(partner=partner, is_active=False, channel=AuditEntry.Channel.SYSTEM, actor="tests")
+    partner_update(partner=partner, is_active=False, channel=AuditChannel.SYSTEM, actor="tests")
 
     assert client.get(SUBSCRIPTIONS_URL).status_code == 401
 
@@ -123,7 +123,7 @@ def test_read_only_token_can_read(partner, subscription, make_client):
 
 @pytest.mark.django_db
 def test_tokens_are_stored_hashed(partner):
-    token, raw = token_issue(partner=partner, level=2, name="ci", channel=AuditEntry.Channel.SYSTEM, actor="t")
+    token, raw = token_issue(partner=partner, level=2, name="ci", channel=AuditChannel.SYSTEM, actor="t")
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM subscriptions_apitoken")
@@ -201,7 +201,7 @@ def test_requests_without_credentials_and_successes_are_not_counted(partner, mak
 def test_throttle_counts_live_in_the_shared_redis_cache(partner, settings, rf):
     from django.core.cache.backends.redis import RedisCache
 
-    from subscriptions.throttling import FailedAuthThrottle
+    from config.partner_api.throttling import FailedAuthThrottle
 
     for _ in range(2):
         client_with("Bearer nope", tenant="acme", ip="203.0.113.10").get(SUBSCRIPTIONS_URL)

@@ -9,7 +9,7 @@ from django.core.management import call_command, load_command_class
 from django.core.management.base import CommandError
 
 from subscriptions.crypto import encrypt_secret
-from subscriptions.models import ApiToken, AuditEntry, EventSubscription, Partner, hash_token
+from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription, Partner, hash_token
 from tests.factories import EventSubscriptionFactory
 
 
@@ -42,7 +42,7 @@ def test_create_tenant():
     assert "Created partner acme" in output
     partner = Partner.objects.get(tenant_id="acme")
     assert partner.name == "Acme Fintech"
-    assert AuditEntry.objects.get(action="partner.created").channel == AuditEntry.Channel.COMMAND
+    assert AuditEntry.objects.get(action="partner.created").channel == AuditChannel.COMMAND
 
 
 @pytest.mark.django_db

@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 
 from notifications.models import DeliveryStatus, WebhookDelivery
 from subscriptions import services
-from subscriptions.models import ApiToken, AuditEntry, EventSubscription, Partner, hash_token
+from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription, Partner, hash_token
 from tests.factories import EventSubscriptionFactory
 from tests.subscriptions.factories import WebhookDeliveryFactory
 
-SYSTEM = {"channel": AuditEntry.Channel.SYSTEM, "actor": "tests"}
+SYSTEM = {"channel": AuditChannel.SYSTEM, "actor": "tests"}
 
 
 @pytest.mark.django_db
@@ -57,7 +57,7 @@ def test_reenable_survives_redis_being_down(subscription, django_capture_on_comm
 @pytest.mark.django_db
 def test_disabling_records_reason_by_channel(subscription):
     services.subscription_update(
-        subscription=subscription, is_enabled=False, channel=AuditEntry.Channel.ADMIN, actor="support"
+        subscription=subscription, is_enabled=False, channel=AuditChannel.ADMIN, actor="support"
     )
 
     subscription.refresh_from_db()

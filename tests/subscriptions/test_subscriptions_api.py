@@ -7,7 +7,7 @@ from django.db import connection
 
 from notifications.models import DeliveryStatus
 from subscriptions.catalog import ALL_EVENTS
-from subscriptions.models import AuditEntry, EventSubscription
+from subscriptions.models import AuditChannel, AuditEntry, EventSubscription
 from tests.factories import EventSubscriptionFactory
 from tests.subscriptions.conftest import SUBSCRIPTIONS_URL, detail_url
 from tests.subscriptions.factories import WebhookDeliveryFactory
@@ -646,7 +646,7 @@ def test_rotate_secret_keeps_old_one_signing_for_the_overlap(make_client, partne
     assert sub.signing_secrets(now=expires + timedelta(seconds=1)) == [new]
     assert client.get(detail_url("TRANSACTION_NOTIFICATION") + "/secret").json()["secret"] == new
     entry = AuditEntry.objects.get(action="subscription.secret_rotated")
-    assert entry.channel == AuditEntry.Channel.PARTNER_API
+    assert entry.channel == AuditChannel.PARTNER_API
     assert old not in json.dumps(entry.after) and new not in json.dumps(entry.after)
 
 
@@ -672,7 +672,7 @@ def test_changes_are_audited_with_the_token(api_client, partner):
 
     entries = list(AuditEntry.objects.filter(partner=partner, object_type="EventSubscription").order_by("id"))
     assert [e.action for e in entries] == ["subscription.created", "subscription.updated", "subscription.deleted"]
-    assert {e.channel for e in entries} == {AuditEntry.Channel.PARTNER_API}
+    assert {e.channel for e in entries} == {AuditChannel.PARTNER_API}
     assert all(api_client.token.prefix in e.actor for e in entries)
     assert entries[1].before["destination"] == "https://your-app.com/webhooks/transactions"
     assert entries[1].after["destination"] == "https://your-app.com/v2/webhooks/transactions"

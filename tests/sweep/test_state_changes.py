@@ -19,7 +19,7 @@ from tests.sweep.conftest import (
     notices,
     outbox,
 )
-from wallets.models import Card, WalletStatusTransition
+from wallets.models import Card, TransitionChannel, WalletStatusTransition
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def test_an_expired_card_and_its_wallet_move_to_expired_through_the_state_machin
     assert card.wallet.status == "EXPIRED"
     transition = WalletStatusTransition.objects.get(wallet=card.wallet)
     assert (transition.from_status, transition.to_status) == ("ACTIVE", "EXPIRED")
-    assert transition.channel == WalletStatusTransition.Channel.SYSTEM
+    assert transition.channel == TransitionChannel.SYSTEM
     assert transition.reason == "CARD_EXPIRED"
     # The wallet's own status event, from the state-machine function.
     assert OutboxMessage.objects.filter(

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, time
 import pytest
 from django.core.exceptions import ValidationError
 
-from notifications.models import Channel
+from notifications.models import CustomerChannel
 from subscriptions.catalog import EVENT_CATALOG
 from templates.models import NotificationTemplate
 from templates.quiet_hours import parse_quiet_window, quiet_hours_end
@@ -90,7 +90,7 @@ def test_sample_templates_cover_every_customer_facing_event_and_channel():
     defaults = NotificationTemplate.objects.filter(product__isnull=True)
     english = set(defaults.filter(locale="en").values_list("event_name", "channel"))
     for name, definition in EVENT_CATALOG.items():
-        for channel in Channel.values:
+        for channel in CustomerChannel.values:
             assert ((name, channel) in english) == definition.customer_facing, (name, channel)
     assert defaults.filter(locale="hi").count() >= 3
 

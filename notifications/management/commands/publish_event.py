@@ -4,7 +4,7 @@ import uuid
 
 from django.db import transaction
 
-from notifications import services
+from notifications import outbox
 from notifications.cli import EXIT_OK, EXIT_PARTIAL, OpsCommand
 from notifications.models import OutboxMessage
 from subscriptions.catalog import EVENT_CATALOG
@@ -42,13 +42,13 @@ class Command(OpsCommand):
         if OutboxMessage.objects.filter(event_id=event_id).exists():
             raise self.fail_usage(f"Event {event_id} was already published")
         with transaction.atomic():
-            row = services.publish_event(partner=partner, event_name=options["event_name"], data=data,
+            row = outbox.publish_event(partner=partner, event_name=options["event_name"], data=data,
                                          entity_id=options["entity_id"], event_id=event_id)
         # A worker may be publishing the same row right now (publish_event also triggers the outbox task), in
         # which case ours skips the locked row: wait a little for whoever publishes it.
         deadline = time.monotonic() + options["wait"]
         while True:
-            services.outbox_publish_pending()
+            outbox.outbox_publish_pending()
             row.refresh_from_db()
             if row.published_at is not None or time.monotonic() >= deadline:
                 break

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from subscriptions import selectors, services
 from subscriptions.management.commands._helpers import command_actor
-from subscriptions.models import AuditEntry
+from subscriptions.models import AuditChannel
 
 
 class Command(BaseCommand):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
             partner = services.partner_create(
                 tenant_id=tenant_id,
                 name=name,
-                channel=AuditEntry.Channel.COMMAND,
+                channel=AuditChannel.COMMAND,
                 actor=command_actor("create_tenant"),
             )
         except ValidationError as exc:

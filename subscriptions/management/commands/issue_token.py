@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from subscriptions import selectors, services
 from subscriptions.management.commands._helpers import command_actor
-from subscriptions.models import AuditEntry, TokenLevel
+from subscriptions.models import AuditChannel, TokenLevel
 
 
 class Command(BaseCommand):
@@ -34,7 +34,7 @@ class Command(BaseCommand):
             partner=partner,
             level=level,
             name=name,
-            channel=AuditEntry.Channel.COMMAND,
+            channel=AuditChannel.COMMAND,
             actor=command_actor("issue_token"),
         )
         self.stdout.write(

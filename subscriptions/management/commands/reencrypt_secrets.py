@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from subscriptions import services
 from subscriptions.management.commands._helpers import command_actor, write_json
-from subscriptions.models import AuditEntry
+from subscriptions.models import AuditChannel
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, as_json: bool, **options) -> None:
         report = services.subscription_secrets_reencrypt(
-            channel=AuditEntry.Channel.COMMAND, actor=command_actor("reencrypt_secrets")
+            channel=AuditChannel.COMMAND, actor=command_actor("reencrypt_secrets")
         )
         if as_json:
             write_json(self, report.as_dict())

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from subscriptions import selectors, services
 from subscriptions.management.commands._helpers import command_actor
-from subscriptions.models import AuditEntry, hash_token
+from subscriptions.models import AuditChannel, hash_token
 
 MIN_PREFIX_LENGTH = 6
 MAX_PREFIX_LENGTH = 16  # ApiToken.prefix max_length
@@ -38,5 +38,5 @@ class Command(BaseCommand):
         if token.revoked_at is not None:
             self.stdout.write(f"Token {token.prefix}… of {token.partner.tenant_id} was already revoked.")
             return
-        services.token_revoke(token=token, channel=AuditEntry.Channel.COMMAND, actor=command_actor("revoke_token"))
+        services.token_revoke(token=token, channel=AuditChannel.COMMAND, actor=command_actor("revoke_token"))
         self.stdout.write(self.style.SUCCESS(f"Revoked token {token.prefix}… of {token.partner.tenant_id}."))

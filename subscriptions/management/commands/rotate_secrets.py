@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from subscriptions import selectors, services
 from subscriptions.catalog import SUBSCRIBABLE_EVENT_NAMES
 from subscriptions.management.commands._helpers import command_actor, write_json
-from subscriptions.models import AuditEntry
+from subscriptions.models import AuditChannel
 
 
 class Command(BaseCommand):
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         rotated = []
         for subscription in selectors.subscription_list_for_ops(partner=partner, event_name=event_name):
             subscription = services.subscription_secret_rotate(
-                subscription=subscription, channel=AuditEntry.Channel.COMMAND, actor=actor
+                subscription=subscription, channel=AuditChannel.COMMAND, actor=actor
             )
             rotated.append(
                 {

@@ -1,7 +1,7 @@
 """Partner API authentication: `Authorization: Bearer {token}` plus `X-TENANT-ID: {tenant_id}` (DESIGN.md).
 
 401 without a valid token; 403 when the tenant header is missing or names another tenant than the token's.
-Failed authentications are throttled per client IP (429 with Retry-After, see `subscriptions.throttling`)."""
+Failed authentications are throttled per client IP (429 with Retry-After, see `config.partner_api.throttling`)."""
 
 import logging
 from dataclasses import dataclass
@@ -10,8 +10,8 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from config.partner_api.throttling import FailedAuthThrottle
 from subscriptions.models import ApiToken, Partner, hash_token
-from subscriptions.throttling import FailedAuthThrottle
 
 logger = logging.getLogger(__name__)
 TENANT_HEADER = "HTTP_X_TENANT_ID"

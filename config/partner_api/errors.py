@@ -6,6 +6,8 @@ import logging
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.http import JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -51,9 +53,6 @@ def exception_handler(exc, context):
 
 def not_found(request, exception=None):
     """404 for URLs no route matches: the API's JSON error shape under the API prefix, Django's page elsewhere."""
-    from django.http import JsonResponse
-    from django.views.defaults import page_not_found
-
     if request.path.startswith("/prepaid/"):
         return JsonResponse({"error": {"code": "not_found", "message": "No such resource."}}, status=404)
     return page_not_found(request, exception)

@@ -3,7 +3,7 @@
 - the bearer-token security scheme of `TenantTokenAuthentication`;
 - `PartnerAutoSchema` (REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]), which adds the required `X-TENANT-ID` header and
   the 401 / 403 / 429 error responses to every operation that uses that authentication;
-- the error body of `subscriptions.api_errors` as a component, and `error_responses(...)` for `extend_schema`."""
+- the error body of `config.partner_api.errors` as a component, and `error_responses(...)` for `extend_schema`."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
@@ -11,13 +11,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from subscriptions.authentication import TenantTokenAuthentication
+from config.partner_api.authentication import TenantTokenAuthentication
 
 TENANT_HEADER_NAME = "X-TENANT-ID"  # read by the authentication class as META["HTTP_X_TENANT_ID"]
 
 
 class TenantTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "subscriptions.authentication.TenantTokenAuthentication"
+    target_class = "config.partner_api.authentication.TenantTokenAuthentication"
     name = "PartnerToken"
 
     def get_security_definition(self, auto_schema):

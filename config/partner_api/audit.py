@@ -3,7 +3,7 @@ wallets and templates is recorded with actor, time, before and after)."""
 
 from typing import Any
 
-from subscriptions.models import AuditEntry, Partner
+from subscriptions.models import AuditChannel, AuditEntry, Partner
 
 # Never store these in an audit snapshot.
 _SECRET_FIELDS = {"secret", "secret_encrypted", "previous_secret_encrypted", "token", "token_hash"}
@@ -43,5 +43,5 @@ def actor_of_request(request) -> tuple[str, str]:
     """(channel, actor) for a partner-API or admin request."""
     user = getattr(request, "user", None)
     if user is not None and getattr(user, "is_staff", False):
-        return AuditEntry.Channel.ADMIN, user.get_username()
-    return AuditEntry.Channel.PARTNER_API, str(user) if user is not None else "anonymous"
+        return AuditChannel.ADMIN, user.get_username()
+    return AuditChannel.PARTNER_API, str(user) if user is not None else "anonymous"
