@@ -10,7 +10,7 @@ import os
 
 
 class NaiveDispatch:
-    """Stands in for notifications.dispatch inside the bridge process."""
+    """Stands in for notifications.queue inside the bridge process."""
 
     @staticmethod
     def enqueue_deliveries(by_subscription: dict[int, list[int]], countdown: float | None = None) -> int:
@@ -32,9 +32,9 @@ class NaiveDispatch:
 
     @staticmethod
     def enqueue_messages(message_ids: list[int], countdown: float | None = None) -> int:
-        from notifications import dispatch
+        from notifications import queue
 
-        return dispatch.enqueue_messages(message_ids, countdown)
+        return queue.enqueue_messages(message_ids, countdown)
 
 
 def main() -> None:
@@ -48,9 +48,9 @@ def main() -> None:
 
     django.setup()
     import config.celery_app  # noqa: F401 - the Celery app must exist before tasks are sent
-    from notifications import bridge as bridge_module
+    from notifications.ingest import bridge as bridge_module
 
-    bridge_module.dispatch = NaiveDispatch
+    bridge_module.queue = NaiveDispatch
     bridge = bridge_module.KafkaBridge(topic=args.topic, group_id=args.group, batch_size=args.batch_size,
                                        name=args.name)
     bridge.install_signal_handlers()

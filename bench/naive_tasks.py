@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from notifications import retry
 from notifications.models import DeliveryAttempt, DeliveryStatus, WebhookDelivery
-from notifications.signing import webhook_headers
+from notifications.webhooks.signing import webhook_headers
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, name="bench.naive_deliver", queue="webhooks",
@@ -56,7 +56,9 @@ def naive_deliver(self, delivery_id: int) -> None:
         delivery.status, delivery.completed_at = DeliveryStatus.FAILED, timezone.now()
         delivery.save()
         return
-    delay = retry.retry_delay_seconds(retry_number=delivery.attempt_count,
-                                      base_interval=subscription.retry_interval_seconds)
+    delay = retry.retry_delay_seconds(
+        retry.webhook_schedule(retry_interval_seconds=subscription.retry_interval_seconds),
+        retry_number=delivery.attempt_count,
+    )
     delivery.save()
     raise self.retry(countdown=delay)

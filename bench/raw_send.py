@@ -1,5 +1,5 @@
 """The raw-send ceiling: a bare loop that only signs and POSTs the same bodies to the same receiver with the service's
-own HTTP client (notifications.http_sender.WebhookSender: one aiohttp session on a background loop, the same
+own HTTP client (notifications.webhooks.sender.WebhookSender: one aiohttp session on a background loop, the same
 per-endpoint in-flight bound) and the same concurrency as a worker (8 threads handing it batches of the same size),
 in as many processes as the pipeline run has workers. No Kafka, no database, no Celery.
 
@@ -22,10 +22,11 @@ def child(count: int, url: str, threads: int, batch: int) -> None:
 
     django.setup()
     from bench.infra import make_messages
-    from notifications.dispatch import delivery_batch_size
-    from notifications.http_sender import OutgoingRequest, get_sender
-    from notifications.ingest import RawMessage, parse_message, webhook_body
-    from notifications.signing import webhook_headers
+    from notifications.ingest.parsing import RawMessage, parse_message
+    from notifications.queue import delivery_batch_size
+    from notifications.webhooks.payloads import webhook_body
+    from notifications.webhooks.sender import OutgoingRequest, get_sender
+    from notifications.webhooks.signing import webhook_headers
     from subscriptions.models import generate_signing_secret
 
     batch = batch or delivery_batch_size()
@@ -34,12 +35,15 @@ def child(count: int, url: str, threads: int, batch: int) -> None:
     bodies = []
     for _key, value, event_id in make_messages(["bench-a"], count):
         parsed = parse_message(RawMessage(value=value))
-        bodies.append((event_id, webhook_body(parsed, "INSTANT", 1).encode()))  # as ingest stores them
+        body = webhook_body(event_id=parsed.event_id, event_name=parsed.event_name, event_type="INSTANT",
+                            tenant_id=parsed.tenant_id, occurred_at=parsed.occurred_at, data=parsed.data,
+                            entity_id=parsed.entity_id, sequence=1)
+        bodies.append((event_id, body.encode()))  # as ingest stores them
     sender = get_sender()
 
     def send(chunk: list[tuple[str, bytes]]) -> int:
         timestamp = int(time.time())
-        requests = [OutgoingRequest(endpoint_key="1", url=url, body=body,
+        requests = [OutgoingRequest(subscription_id=1, url=url, body=body,
                                     headers=webhook_headers(secrets, event_id, body, timestamp))
                     for event_id, body in chunk]
         return sum(1 for r in sender.send_many(requests) if r.succeeded)

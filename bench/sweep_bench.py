@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.sweep_bench [--cards 1000000] [--partners 10] [--date 2026-06-01] [--reuse]
 
 Creates (drops first) its own database `notif_bench_sweep`, generates the cards inside PostgreSQL with
-INSERT … SELECT generate_series (a few minutes for a million), then times three sweeps with notifications.advance.
+INSERT … SELECT generate_series (a few minutes for a million), then times three sweeps with notifications.sweep.run.
 `--reuse` keeps the database of an earlier run and only undoes what its sweeps wrote (notices, outbox, transitions,
 audit entries, card and wallet statuses), to measure again without regenerating. The three sweeps:
 
@@ -142,7 +142,7 @@ def generate(*, cards: int, partners: int, run_date: date) -> None:
 
 
 def timed_sweep(label: str, run_date: date) -> dict:
-    from notifications.advance import sweep_run
+    from notifications.sweep.run import sweep_run
 
     started = time.monotonic()
     report = sweep_run(run_date=run_date)

@@ -13,7 +13,7 @@ urlpatterns = [
     path(API_PREFIX, include("notifications.urls")),
     path(API_PREFIX, include("wallets.urls")),
     path(API_PREFIX, include("templates.urls")),
-    path("", include("notifications.ops_urls")),
+    path("", include("notifications.ops.urls")),
 ]
 
 handler404 = "config.partner_api.errors.not_found"

@@ -172,8 +172,8 @@ class SubscriptionTestApi(APIView):
             **ERRORS,
         },
     )
-    def post(self, request, event_name: str):
-        subscription = EventSubscription.objects.filter(partner=request.user.partner, event_name=event_name).first()
+    def post(self, request, eventName: str):  # noqa: N803 - the path parameter's name as partners see it
+        subscription = EventSubscription.objects.filter(partner=request.user.partner, event_name=eventName).first()
         if subscription is None:
             raise Http404
         if not subscription.is_enabled:

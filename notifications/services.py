@@ -1,4 +1,5 @@
-"""Write-side services of the notifications app that other apps call."""
+"""Write-side services of the pipeline that the partner API, the admin, commands and tasks call: retry and replay
+deliveries, fix and re-drive dead letters, send a test event, re-enqueue due work."""
 
 import json
 import logging
@@ -12,7 +13,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.partner_api.audit import audit_record
+from notifications import queue
+from notifications.ingest.batch import ingest_batch
+from notifications.ingest.dead_letters import check_message
+from notifications.ingest.parsing import RawMessage
+from notifications.messaging.sending import message_due_ids
 from notifications.models import DeadLetter, DeliveryStatus, Event, WebhookDelivery
+from notifications.webhooks.delivery import due_delivery_ids
+from notifications.webhooks.payloads import webhook_body
 from subscriptions.models import AuditChannel, EventSubscription
 
 logger = logging.getLogger(__name__)
@@ -36,7 +44,6 @@ def _reset_for_replay(queryset) -> int:
 
 def delivery_retry(*, delivery: WebhookDelivery, actor: str, channel: str) -> WebhookDelivery:
     """Send one delivery again now (partner API, admin). SENDING or CANCELLED deliveries cannot be retried."""
-    from notifications import dispatch
 
     if delivery.status == DeliveryStatus.SENDING:
         raise DeliveryNotRetryable("The delivery is being sent right now; try again in a moment.")
@@ -50,7 +57,7 @@ def delivery_retry(*, delivery: WebhookDelivery, actor: str, channel: str) -> We
             object_type="WebhookDelivery", object_id=delivery.pk, before={"status": before},
             after={"status": DeliveryStatus.PENDING},
         )
-        transaction.on_commit(lambda: dispatch.enqueue_deliveries({delivery.subscription_id: [delivery.pk]}))
+        transaction.on_commit(lambda: queue.enqueue_deliveries({delivery.subscription_id: [delivery.pk]}))
     delivery.refresh_from_db()
     return delivery
 
@@ -82,7 +89,6 @@ def deliveries_replay(
     progress: Callable[[int, int], None] | None = None,
 ) -> ReplaySummary:
     """Re-send deliveries matching the filters (ops `replay_deliveries`), in chunks."""
-    from notifications import dispatch
 
     queryset = WebhookDelivery.objects.filter(status=status, subscription__isnull=False)
     if since:
@@ -104,7 +110,7 @@ def deliveries_replay(
         grouped: dict[int, list[int]] = {}
         for sub_id, delivery_id in WebhookDelivery.objects.filter(pk__in=chunk).values_list("subscription_id", "id"):
             grouped.setdefault(sub_id, []).append(delivery_id)
-        summary.tasks += dispatch.enqueue_deliveries(grouped)
+        summary.tasks += queue.enqueue_deliveries(grouped)
         if progress:
             progress(min(start + chunk_size, len(ids)), len(ids))
     return summary
@@ -133,8 +139,6 @@ def dead_letter_fix(*, dead_letter: DeadLetter, payload: bytes, actor: str) -> D
 def dead_letter_redrive(*, dead_letter: DeadLetter) -> RedriveResult:
     """Ingest a dead letter again (its fixed payload if support entered one). Still invalid: it stays OPEN with the
     new reason. An eventId that was ingested meanwhile is absorbed, as for any repeat."""
-    from notifications import dispatch
-    from notifications.ingest import RawMessage, check_message, ingest_batch
 
     if dead_letter.status != DeadLetter.Status.OPEN:
         return RedriveResult(dead_letter.pk, False, f"already {dead_letter.status.lower()}")
@@ -152,29 +156,35 @@ def dead_letter_redrive(*, dead_letter: DeadLetter) -> RedriveResult:
             redriven_at=timezone.now(),
             redriven_event=Event.objects.filter(event_id=event_id).first(),
         )
-        transaction.on_commit(lambda: dispatch.enqueue_delivery_batches(result.delivery_batches))
-        transaction.on_commit(lambda: dispatch.enqueue_messages(result.message_ids))
+        transaction.on_commit(lambda: queue.enqueue_delivery_batches(result.delivery_batches))
+        transaction.on_commit(lambda: queue.enqueue_messages(result.message_ids))
     return RedriveResult(dead_letter.pk, True, "", event_id)
 
 
 def subscription_send_test(*, subscription: EventSubscription) -> WebhookDelivery:
     """A signed WEBHOOK_TEST event to one subscription, sent now (partner API `…/{eventName}/test`)."""
-    from notifications import dispatch
-    from notifications.ingest import ParsedMessage, RawMessage, webhook_body
-
     now = timezone.now()
-    parsed = ParsedMessage(
-        raw=RawMessage(value=None), event_id=str(uuid.uuid4()), event_name="WEBHOOK_TEST",
-        tenant_id=subscription.partner.tenant_id, occurred_at=now,
-        data={"message": f"Test event for your {subscription.event_name} subscription."}, entity_id="",
-    )
+    event_id = str(uuid.uuid4())
+    data = {"message": f"Test event for your {subscription.event_name} subscription."}
     with transaction.atomic():
         event = Event.objects.create(
-            event_id=parsed.event_id, event_name=parsed.event_name, event_type=Event.EventType.INSTANT,
-            partner=subscription.partner, occurred_at=now, data=parsed.data,
-            body=webhook_body(parsed, Event.EventType.INSTANT, None),
+            event_id=event_id, event_name="WEBHOOK_TEST", event_type=Event.EventType.INSTANT,
+            partner=subscription.partner, occurred_at=now, data=data,
+            body=webhook_body(event_id=event_id, event_name="WEBHOOK_TEST", event_type=Event.EventType.INSTANT,
+                              tenant_id=subscription.partner.tenant_id, occurred_at=now, data=data),
         )
         delivery = WebhookDelivery.objects.create(event=event, subscription=subscription,
                                                   partner=subscription.partner)
-        transaction.on_commit(lambda: dispatch.enqueue_deliveries({subscription.pk: [delivery.pk]}))
+        transaction.on_commit(lambda: queue.enqueue_deliveries({subscription.pk: [delivery.pk]}))
     return delivery
+
+
+def requeue_due_work() -> dict:
+    """Re-enqueue due work that no worker holds (Redis lost it, a worker died): what beat runs every few seconds."""
+    deliveries = due_delivery_ids()
+    delivery_tasks = queue.enqueue_deliveries(deliveries)
+    message_tasks = queue.enqueue_messages(message_due_ids())
+    found = sum(len(v) for v in deliveries.values())
+    if found:
+        logger.info("Re-enqueued %d overdue deliveries in %d tasks", found, delivery_tasks)
+    return {"deliveries": found, "delivery_tasks": delivery_tasks, "message_tasks": message_tasks}

@@ -1,49 +1,60 @@
-"""Celery tasks: thin wrappers that take ids and call one service. The database is the source of truth; a task
-lost from Redis (flushed, worker killed) is found again by `requeue_due_work`, so every task here is idempotent and
-acknowledged late."""
+"""Celery tasks: thin entry points that take ids and call one service. The database is the source of truth; a task
+lost from Redis (flushed, worker killed) is found again by the re-enqueue sweep, so every task here is idempotent
+and acknowledged late. Nothing below this module imports it: work is enqueued by name through `notifications.queue`.
+
+The heartbeat: beat sends `heartbeat` every OPS_HEARTBEAT_INTERVAL_SECONDS (schedule entry `worker-heartbeat`);
+the beat process records `beat` at the moment it publishes the task (hook below), so a stopped beat shows even while
+workers are fine; whichever worker executes it records `worker:<hostname>`, so a stopped worker (or a stuck
+`default` queue) shows even while beat is fine. /readyz and `manage.py status` read them."""
 
 import logging
+import os
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from celery import shared_task
+from celery.signals import before_task_publish
+from django.db import DatabaseError, close_old_connections, connection
 
-from notifications import delivery, dispatch, outbox
+from notifications import outbox, queue, services
+from notifications.messaging.sending import message_send_batch
+from notifications.ops import heartbeats
+from notifications.sweep.run import sweep_run
+from notifications.webhooks.delivery import deliver_batch
 
 logger = logging.getLogger(__name__)
 
+HEARTBEAT_TASK = "notifications.tasks.heartbeat"
+# Worker hostnames change with every restart; rows older than this are forgotten.
+STALE_WORKER_ROWS_AFTER = timedelta(days=1)
 
-@shared_task(acks_late=True, ignore_result=True)
-def deliver_webhooks(delivery_ids: list[int], endpoint_key: str | None = None, claim_token: str | None = None) -> dict:
+
+@shared_task(name=queue.DELIVER_WEBHOOKS, acks_late=True, ignore_result=True)
+def deliver_webhooks(delivery_ids: list[int], subscription_id: int, claim_token: str | None = None) -> dict:
     """Send one endpoint's batch of deliveries (leased to `claim_token` at ingest, if given); schedule the retries
-    it asks for."""
+    it asks for, and come back for a batch deferred because its endpoint is saturated in this process."""
     token = uuid.UUID(claim_token) if claim_token else None
-    outcome = delivery.deliver_batch(delivery_ids, endpoint_key=endpoint_key, claim_token=token)
-    dispatch.schedule_retries(outcome.retrying or {}, endpoint_key=endpoint_key)
+    outcome = deliver_batch(delivery_ids, subscription_id=subscription_id, claim_token=token)
+    queue.schedule_retries(outcome.retrying or {}, subscription_id)
     if outcome.deferred:
-        # The endpoint is saturated in this process: come back shortly instead of holding a thread. The rows stay
-        # leased to this token; coming back too late for a full lease, the task renews it with a claim.
-        deliver_webhooks.apply_async(args=[outcome.deferred, endpoint_key, claim_token],
-                                     countdown=outcome.defer_seconds)
+        queue.defer_delivery_batch(queue.DeliveryBatch(subscription_id, outcome.deferred, token),
+                                   outcome.defer_seconds)
     return {"claimed": outcome.claimed, "succeeded": outcome.succeeded, "failed": outcome.failed}
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name=queue.SEND_CUSTOMER_MESSAGES, acks_late=True, ignore_result=True)
 def send_customer_messages(message_ids: list[int]) -> int:
-    from notifications import messaging
-
-    follow_ups = messaging.message_send_batch(message_ids=message_ids)
-    dispatch.schedule_message_follow_ups(follow_ups)
+    queue.schedule_message_follow_ups(message_send_batch(message_ids=message_ids))
     return len(message_ids)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name=queue.REQUEUE_DUE_WORK, acks_late=True, ignore_result=True)
 def requeue_due_work() -> dict:
     """Beat, every few seconds: re-enqueue due work that no worker holds (Redis lost it, a worker died)."""
-    return dispatch.requeue_due_work()
+    return services.requeue_due_work()
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name=queue.PUBLISH_OUTBOX, acks_late=True, ignore_result=True)
 def publish_outbox() -> int:
     return outbox.outbox_publish_pending()
 
@@ -53,7 +64,38 @@ def publish_outbox() -> int:
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=55 * 60, time_limit=60 * 60)
 def run_advance_sweep(run_date: str | None = None) -> dict:
     """Daily advance-notification sweep (beat entry `advance-notification-sweep`)."""
-    from notifications import advance
+    return sweep_run(run_date=date.fromisoformat(run_date) if run_date else None).as_dict()
 
-    report = advance.sweep_run(run_date=date.fromisoformat(run_date) if run_date else None)
-    return report.as_dict()
+
+@shared_task(name=HEARTBEAT_TASK, bind=True, ignore_result=True, acks_late=False)
+def heartbeat(self, source: str = "") -> str:
+    """Record that a worker consumed the `default` queue just now."""
+    name = f"{heartbeats.WORKER_PREFIX}{self.request.hostname or 'unknown'}"
+    heartbeats.heartbeat_record(name=name, details={"pid": os.getpid(), "source": source})
+    heartbeats.heartbeat_prune_stale(prefix=heartbeats.WORKER_PREFIX, older_than=STALE_WORKER_ROWS_AFTER)
+    return name
+
+
+@before_task_publish.connect
+def record_beat_tick(sender: str | None = None, body=None, **kwargs) -> None:
+    """In the beat process: the heartbeat entry is being sent, so the scheduler is alive.
+
+    Celery beat has no per-tick hook of its own; publishing the beat entry (kwargs source="beat") is the tick.
+    A database error must never stop beat from scheduling the rest, so it is only logged."""
+    if sender != HEARTBEAT_TASK or not _sent_by_beat(body):
+        return
+    try:
+        if not connection.in_atomic_block:
+            close_old_connections()  # beat holds one long-lived connection; drop it if PostgreSQL restarted
+        heartbeats.heartbeat_record(name=heartbeats.BEAT, details={"pid": os.getpid()})
+    except DatabaseError:
+        logger.warning("Could not record the beat heartbeat", exc_info=True)
+
+
+def _sent_by_beat(body) -> bool:
+    # Task protocol 2: body = (args, kwargs, embed); protocol 1: a dict with "kwargs".
+    if isinstance(body, tuple | list) and len(body) >= 2 and isinstance(body[1], dict):
+        return body[1].get("source") == "beat"
+    if isinstance(body, dict):
+        return (body.get("kwargs") or {}).get("source") == "beat"
+    return False

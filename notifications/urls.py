@@ -7,6 +7,6 @@ urlpatterns = [
     path("events/<str:event_id>", apis.EventDetailApi.as_view(), name="events-detail"),
     path("events/<str:event_id>/deliveries", apis.EventDeliveriesApi.as_view(), name="events-deliveries"),
     path("deliveries/<int:delivery_id>/retry", apis.DeliveryRetryApi.as_view(), name="deliveries-retry"),
-    path("event-subscriptions/<str:event_name>/test", apis.SubscriptionTestApi.as_view(),
+    path("event-subscriptions/<str:eventName>/test", apis.SubscriptionTestApi.as_view(),
          name="event-subscriptions-test"),
 ]

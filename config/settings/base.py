@@ -231,7 +231,7 @@ EMAIL_CHANNEL_BACKEND = env.str("EMAIL_CHANNEL", default="smtp")
 # PIPELINE (endpoint health)
 WEBHOOK_DISABLE_AFTER_FAILING_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_FAILING_SECONDS", default=5 * 24 * 60 * 60)
 
-# ADVANCE NOTIFICATIONS (daily sweep, notifications/advance.py; docs/advance-notifications.md)
+# ADVANCE NOTIFICATIONS (daily sweep, notifications/sweep/run.py; docs/advance-notifications.md)
 # Periods (days before the expiry/inactivation date) for subscriptions that carry none, e.g. ALL_EVENTS.
 ADVANCE_DEFAULT_PERIODS = env.list("ADVANCE_DEFAULT_PERIODS", cast=int, default=[30, 15, 7])
 # How many past days a sweep looks back for notices a missed run did not send (they go out with late=true).
@@ -283,7 +283,8 @@ OPS_CHECK_TIMEOUT_SECONDS = env.float("OPS_CHECK_TIMEOUT_SECONDS", default=2.0)
 OPS_OVERDUE_GRACE_SECONDS = env.int("OPS_OVERDUE_GRACE_SECONDS", default=60)
 # `manage.py status` reports "degraded" above this total consumer lag.
 OPS_LAG_WARNING_THRESHOLD = env.int("OPS_LAG_WARNING_THRESHOLD", default=10000)
-# /metrics counts rows older than this, so ids of still-open transactions are not skipped (notifications/metrics.py).
+# /metrics counts rows older than this, so ids of still-open transactions are not skipped
+# (notifications/ops/metrics.py).
 METRICS_SETTLE_SECONDS = env.int("METRICS_SETTLE_SECONDS", default=30)
 # When set, /metrics requires `Authorization: Bearer <token>` (configure Prometheus' bearer_token).
 METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
@@ -294,7 +295,7 @@ DEMO_RECEIVER_KEEP = env.int("DEMO_RECEIVER_KEEP", default=50)
 DEMO_BASE_URL = env.str("DEMO_BASE_URL", default="http://127.0.0.1:8000")
 # every 10 s: the worker and beat heartbeats that /readyz checks
 CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
-    "task": "notifications.ops_tasks.heartbeat",
+    "task": "notifications.tasks.heartbeat",
     "schedule": timedelta(seconds=OPS_HEARTBEAT_INTERVAL_SECONDS),
     "kwargs": {"source": "beat"},
     "options": {"expires": max(OPS_HEARTBEAT_INTERVAL_SECONDS - 1, 1)},
@@ -307,7 +308,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     }
 )
 # Imported by every worker and by beat, so the heartbeat task is registered and beat's publish hook is connected.
-CELERY_IMPORTS = ("notifications.ops_tasks",)
+CELERY_IMPORTS = ("notifications.tasks",)
 
 # SECURITY (reliability and security; docs/security.md)
 # Reverse proxies in front of the web processes that append to X-Forwarded-For. DRF's default (None) believes the

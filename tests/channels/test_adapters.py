@@ -5,11 +5,11 @@ import logging
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from notifications.channels import TransportError, channel_adapter
-from notifications.channels.console import ConsoleChannel
-from notifications.channels.email import EmailChannel
-from notifications.channels.push import FcmPushChannel
-from notifications.channels.sms import TwilioSmsChannel
+from notifications.messaging.channels import TransportError, channel_adapter
+from notifications.messaging.channels.console import ConsoleChannel
+from notifications.messaging.channels.email import EmailChannel
+from notifications.messaging.channels.push import FcmPushChannel
+from notifications.messaging.channels.sms import TwilioSmsChannel
 from notifications.models import CustomerMessage, Event
 from tests.channels.fakes import Scripted, fcm_error, free_port
 
@@ -158,7 +158,7 @@ class TestSelection:
             channel_adapter("SMS")
 
     def test_console_adapter_logs_instead_of_sending(self, caplog):
-        with caplog.at_level(logging.INFO, logger="notifications.channels.console"):
+        with caplog.at_level(logging.INFO, logger="notifications.messaging.channels.console"):
             result = ConsoleChannel("SMS").send(_message("SMS", "+919800000001", body="Hello there"))
         assert result.provider_message_id.startswith("console-")
         assert "Hello there" in caplog.text

@@ -9,9 +9,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from notifications import guards
-from notifications.messaging import _claim, _send_one, message_due_ids, message_retry_delay, message_send_batch
+from notifications.messaging.routing import plan_customer_messages
+from notifications import retry
+from notifications.messaging.sending import _claim, _send_one, message_due_ids, message_send_batch
 from notifications.models import CustomerMessage
-from notifications.routing import plan_customer_messages
 from tests.channels.fakes import Scripted
 from tests.templates_app.factories import QuietHoursPolicyFactory, make_event
 
@@ -239,11 +240,13 @@ def test_message_due_ids_lists_only_due_work(partner, card):
 
 
 def test_retry_delay_schedule():
-    for attempts, base in [(1, 30), (2, 120), (3, 600), (4, 1800), (5, 3600), (9, 3600)]:
-        delay = message_retry_delay(attempts_made=attempts)
+    """The customer-message schedule of notifications.retry: 30 s, 2 min, 8 min, 32 min, then hourly."""
+    schedule = retry.MESSAGE_SCHEDULE
+    for attempts, base in [(1, 30), (2, 120), (3, 480), (4, 1920), (5, 3600), (9, 3600)]:
+        delay = retry.retry_delay_seconds(schedule, retry_number=attempts)
         assert base * 0.9 <= delay <= base * 1.1
-    assert message_retry_delay(attempts_made=1, retry_after=500) == 500
-    assert message_retry_delay(attempts_made=1, retry_after=10**9) == 6 * 3600
+    assert retry.retry_delay_seconds(schedule, retry_number=1, retry_after=500) == 500
+    assert retry.retry_delay_seconds(schedule, retry_number=1, retry_after=10**9) == 6 * 3600
 
 
 # Committed rows are needed for a second connection to see them (the sample_templates fixture puts the migration's

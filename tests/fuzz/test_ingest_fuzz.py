@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifications.ingest import RawMessage, ingest_batch
+from notifications.ingest.batch import ingest_batch
+from notifications.ingest.parsing import RawMessage
 from notifications.models import DeadLetter, Event
 from subscriptions.catalog import EVENT_CATALOG
 from tests.factories import CardFactory, CardholderFactory, EventSubscriptionFactory, PartnerFactory, WalletFactory

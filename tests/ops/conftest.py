@@ -2,7 +2,7 @@ import pytest
 import redis
 from django.contrib.auth import get_user_model
 
-from notifications import demo_receiver
+from notifications.ops import demo_receiver
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from notifications import heartbeats
 from notifications.models import DeliveryStatus
+from notifications.ops import heartbeats
 from tests.factories import PartnerFactory
 from tests.ops.factories import DeadLetterFactory, WebhookDeliveryFactory
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from notifications import cli, heartbeats
+from notifications.management import cli
 from notifications.models import (
     CustomerMessage,
     DeadLetter,
@@ -18,6 +18,7 @@ from notifications.models import (
     OutboxMessage,
     WebhookDelivery,
 )
+from notifications.ops import heartbeats
 from subscriptions.models import ApiToken, EventSubscription, Partner, hash_token
 from tests.factories import EventFactory
 from tests.ops.factories import (

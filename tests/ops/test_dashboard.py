@@ -7,8 +7,8 @@ import pytest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from notifications import dashboard, heartbeats
 from notifications.models import DeliveryStatus
+from notifications.ops import dashboard, heartbeats
 from tests.factories import PartnerFactory
 from tests.ops.factories import DeadLetterFactory, WebhookDeliveryFactory
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from notifications.signing import webhook_headers
+from notifications.webhooks.signing import webhook_headers
 from tests.factories import EventSubscriptionFactory, PartnerFactory
 
 pytestmark = pytest.mark.django_db

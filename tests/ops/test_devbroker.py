@@ -1,4 +1,4 @@
-"""`python -m notifications.devbroker`: the Tansu broker of `make run`, with its topic, and the `--wait` guard."""
+"""`python -m notifications.ops.devbroker`: the Tansu broker of `make run`, with its topic, and the `--wait` guard."""
 
 import os
 import signal
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 def _wait(port: int, topic: str, timeout: str = "20") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "notifications.devbroker", "--wait", "--port", str(port), "--topic", topic,
+        [sys.executable, "-m", "notifications.ops.devbroker", "--wait", "--port", str(port), "--topic", topic,
          "--timeout", timeout],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )
@@ -24,7 +24,8 @@ def _wait(port: int, topic: str, timeout: str = "20") -> subprocess.CompletedPro
 def test_starts_tansu_creates_the_topic_and_stops_on_sigterm():
     port = free_port()
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}", "KAFKA_TOPIC_PARTITIONS": "2"}
-    broker = ManagedProcess("devbroker", [sys.executable, "-m", "notifications.devbroker", "--topic", "ops-demo"], env)
+    command = [sys.executable, "-m", "notifications.ops.devbroker", "--topic", "ops-demo"]
+    broker = ManagedProcess("devbroker", command, env)
     try:
         waited = _wait(port, "ops-demo")
         assert waited.returncode == 0, waited.stderr

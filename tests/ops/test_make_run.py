@@ -24,7 +24,7 @@ from tests.fixtures.processes import ROOT, _port_open, free_port, wait_until
 HONCHO = ROOT / ".venv" / "bin" / "honcho"
 MISSING = [
     path
-    for path in ("notifications/bridge.py", "notifications/management/commands/publish_event.py")
+    for path in ("notifications/ingest/bridge.py", "notifications/management/commands/publish_event.py")
     if not (ROOT / path).exists()
 ]
 

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from notifications import heartbeats
 from notifications.models import DeliveryStatus
+from notifications.ops import heartbeats
 from tests.factories import EventFactory, PartnerFactory
 from tests.ops.factories import (
     CustomerMessageFactory,

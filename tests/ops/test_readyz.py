@@ -9,8 +9,8 @@ import sys
 import pytest
 from django.utils import timezone
 
-from notifications import health, heartbeats
 from notifications.models import ServiceHeartbeat
+from notifications.ops import health, heartbeats
 from tests.fixtures.processes import ManagedProcess, _port_open, free_port, wait_until
 
 pytestmark = pytest.mark.django_db
@@ -189,7 +189,7 @@ def test_readyz_only_answers_get(client):
 
 
 def test_heartbeat_task_records_the_worker(settings):
-    from notifications import ops_tasks
+    from notifications import tasks as ops_tasks
 
     ServiceHeartbeat.objects.create(
         name="worker:celery@long-gone", last_seen_at=timezone.now() - datetime.timedelta(days=2)
@@ -205,7 +205,7 @@ def test_heartbeat_task_records_the_worker(settings):
 def test_publishing_the_beat_entry_records_beat(settings):
     import redis
 
-    from notifications import ops_tasks
+    from notifications import tasks as ops_tasks
 
     entry = settings.CELERY_BEAT_SCHEDULE["worker-heartbeat"]
     assert entry["task"] == ops_tasks.HEARTBEAT_TASK

@@ -19,8 +19,8 @@ def deliver_as_task(delivery_ids: list[int]):
     """Run the delivery service as the deliver_webhooks task does: with the claim token ingest leased these rows to
     (a task carries it in its message; here it is read back from the rows) when they share one, else without it,
     like a task the re-enqueue sweep or a retry sent."""
-    from notifications.delivery import deliver_batch
     from notifications.models import WebhookDelivery
+    from notifications.webhooks.delivery import deliver_batch
 
     tokens = set(WebhookDelivery.objects.filter(pk__in=delivery_ids).values_list("claim_token", flat=True))
     return deliver_batch(list(delivery_ids), claim_token=tokens.pop() if len(tokens) == 1 else None)

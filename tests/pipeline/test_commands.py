@@ -8,7 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from notifications.ingest import RawMessage, ingest_batch
+from notifications.ingest.batch import ingest_batch
+from notifications.ingest.parsing import RawMessage
 from notifications.models import DeadLetter, DeliveryStatus, Event, OutboxMessage, WebhookDelivery
 from tests.factories import EventSubscriptionFactory, PartnerFactory
 from tests.pipeline.helpers import kafka_message
@@ -36,7 +37,7 @@ def acme():
 def test_replay_deliveries_json(acme):
     ingest_batch([RawMessage(value=json.dumps(kafka_message()).encode(), offset=i) for i in range(3)])
     WebhookDelivery.objects.update(status=DeliveryStatus.FAILED)
-    with mock.patch("notifications.dispatch.enqueue_deliveries", return_value=1):
+    with mock.patch("notifications.queue.enqueue_deliveries", return_value=1):
         code, dry = run("replay_deliveries", "--tenant", "acme", "--since", "1h", "--dry-run", "--json")
         assert code == 0
         assert json.loads(dry) == {"matched": 3, "replayed": 0, "tasks": 0, "dry_run": True}
@@ -59,7 +60,7 @@ def test_redrive_dead_letters_ingests_fixed_ones_and_reports_the_rest(acme):
                   RawMessage(value=b"garbage", topic="t", partition=0, offset=2)])
     assert DeadLetter.objects.count() == 2
     PartnerFactory(tenant_id="ghost")  # the missing tenant now exists: its message can be ingested
-    with mock.patch("notifications.dispatch.enqueue_deliveries"):
+    with mock.patch("notifications.queue.enqueue_deliveries"):
         code, out = run("redrive_dead_letters", "--all", "--json")
     report = json.loads(out)
     assert code == 1  # one is still failing
@@ -74,7 +75,7 @@ def test_redrive_uses_the_corrected_payload(acme):
     letter = DeadLetter.objects.get()
     letter.fixed_value = json.dumps(kafka_message(eventId="fixed-1")).encode()
     letter.save()
-    with mock.patch("notifications.dispatch.enqueue_deliveries"):
+    with mock.patch("notifications.queue.enqueue_deliveries"):
         code, _ = run("redrive_dead_letters", "--id", str(letter.pk))
     assert code == 0
     assert Event.objects.filter(event_id="fixed-1").exists()

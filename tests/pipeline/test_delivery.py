@@ -11,10 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from notifications import delivery, services
-from notifications.http_sender import OutgoingRequest, WebhookSender
-from notifications.ingest import RawMessage, ingest_batch
+from notifications import services
+from notifications.ingest.batch import ingest_batch
+from notifications.ingest.parsing import RawMessage
 from notifications.models import DeliveryAttempt, DeliveryStatus, Event, OutboxMessage, WebhookDelivery
+from notifications.webhooks import delivery, recording, sql
+from notifications.webhooks.sender import OutgoingRequest, WebhookSender
 from subscriptions.models import AuditEntry, EventSubscription, generate_signing_secret
 from tests.factories import EventSubscriptionFactory, PartnerFactory
 from tests.pipeline.helpers import deliver_as_task, expire_lease, kafka_message
@@ -182,11 +184,11 @@ def test_a_claimed_delivery_cannot_be_claimed_again_until_its_lease_expires(subs
 
     d = new_delivery()
     expire_lease(d)
-    first = delivery.claim_deliveries([d.pk], uuid.uuid4())
+    first = sql.claim_deliveries([d.pk], uuid.uuid4())
     assert [c.delivery_id for c in first] == [d.pk]
-    assert delivery.claim_deliveries([d.pk], uuid.uuid4()) == []
+    assert sql.claim_deliveries([d.pk], uuid.uuid4()) == []
     WebhookDelivery.objects.filter(pk=d.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    again = delivery.claim_deliveries([d.pk], uuid.uuid4())
+    again = sql.claim_deliveries([d.pk], uuid.uuid4())
     assert [c.attempt_number for c in again] == [2]
 
 
@@ -197,13 +199,13 @@ def test_a_stale_worker_cannot_overwrite_the_outcome(subscription, webhook_recei
     d = new_delivery()
     expire_lease(d)
     token_a = uuid.uuid4()
-    claimed_a = delivery.claim_deliveries([d.pk], token_a)
+    claimed_a = sql.claim_deliveries([d.pk], token_a)
     WebhookDelivery.objects.filter(pk=d.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     deliver_as_task([d.pk])  # worker B sends and marks SUCCEEDED
-    from notifications.http_sender import SendResult
+    from notifications.webhooks.sender import SendResult
 
     failure = SendResult(started_at=timezone.now(), duration_ms=1, status_code=500)
-    delivery._record(token_a, claimed_a, {d.pk: failure}, {subscription.pk: subscription}, {})
+    recording.record_batch(token_a, claimed_a, {d.pk: failure}, {subscription.pk: subscription}, {})
     d.refresh_from_db()
     assert d.status == DeliveryStatus.SUCCEEDED
 
@@ -354,7 +356,7 @@ def test_a_slow_endpoints_batch_comes_back_when_its_backlog_should_have_drained(
 
     monkeypatch.setattr(delivery, "get_sender", SaturatedSlowEndpoint)
     d = new_delivery()
-    outcome = delivery.deliver_batch([d.pk], endpoint_key=str(subscription.pk), claim_token=d.claim_token)
+    outcome = delivery.deliver_batch([d.pk], subscription_id=subscription.pk, claim_token=d.claim_token)
     assert outcome.deferred == [d.pk] and outcome.defer_seconds == pytest.approx(expected)
     d.refresh_from_db()
     assert (d.status, d.attempt_count) == (DeliveryStatus.SENDING, 0)  # still leased to its task, nothing sent
@@ -383,11 +385,11 @@ class CountingSlots:
 def test_a_batch_holds_one_slot_of_its_endpoint_while_it_sends_and_gives_it_back(subscription, monkeypatch):
     slots = CountingSlots()
     monkeypatch.setattr(delivery, "get_sender", lambda: slots)
-    key = str(subscription.pk)
+    key = subscription.pk
     for size in (1, 7, 100):  # a short batch takes a slot like a full one
         batch = [new_delivery() for _ in range(size)]
         expire_lease(*batch)  # claimable by a task without their ingest lease token
-        assert delivery.deliver_batch([d.pk for d in batch], endpoint_key=key).succeeded == size
+        assert delivery.deliver_batch([d.pk for d in batch], subscription_id=key).succeeded == size
     assert slots.taken == slots.released == [key] * 3
     assert slots.sender.acquire_batch_slot(key, 1, wait=0, slow_after=1) is True  # nothing left held
 
@@ -402,23 +404,23 @@ def test_a_batch_gives_its_slot_back_when_sending_fails(subscription, monkeypatc
     monkeypatch.setattr(slots.sender, "send_many", broken_send)
     d = new_delivery()
     with pytest.raises(RuntimeError):
-        delivery.deliver_batch([d.pk], endpoint_key=str(subscription.pk), claim_token=d.claim_token)
-    assert slots.released == [str(subscription.pk)]
+        delivery.deliver_batch([d.pk], subscription_id=subscription.pk, claim_token=d.claim_token)
+    assert slots.released == [subscription.pk]
 
 
 def test_an_endpoints_batches_take_at_most_its_slots():
     sender = WebhookSender()
-    assert [sender.acquire_batch_slot("a", 2, wait=0, slow_after=1) for _ in range(3)] == [True, True, False]
-    assert sender.acquire_batch_slot("b", 2, wait=0, slow_after=1) is True  # another endpoint has its own
-    sender.release_batch_slot("a")
-    assert sender.acquire_batch_slot("a", 2, wait=0, slow_after=1) is True
+    assert [sender.acquire_batch_slot(1, 2, wait=0, slow_after=1) for _ in range(3)] == [True, True, False]
+    assert sender.acquire_batch_slot(2, 2, wait=0, slow_after=1) is True  # another endpoint has its own
+    sender.release_batch_slot(1)
+    assert sender.acquire_batch_slot(1, 2, wait=0, slow_after=1) is True
 
 
 def test_a_batch_waits_for_a_fast_endpoints_slot():
     sender = WebhookSender()
-    assert sender.acquire_batch_slot("a", 1, wait=0, slow_after=1)
-    threading.Timer(0.2, sender.release_batch_slot, ["a"]).start()
-    assert sender.acquire_batch_slot("a", 1, wait=10, slow_after=1) is True
+    assert sender.acquire_batch_slot(1, 1, wait=0, slow_after=1)
+    threading.Timer(0.2, sender.release_batch_slot, [1]).start()
+    assert sender.acquire_batch_slot(1, 1, wait=10, slow_after=1) is True
 
 
 def test_a_batch_stops_waiting_once_the_endpoint_turns_out_slow(webhook_receiver):
@@ -426,12 +428,12 @@ def test_a_batch_stops_waiting_once_the_endpoint_turns_out_slow(webhook_receiver
     a newly slow endpoint holds no more threads than its slots (the rest are deferred)."""
     webhook_receiver.respond = lambda _r: (204, {}, 3.0)
     sender = WebhookSender()
-    request = OutgoingRequest(endpoint_key="slow", url=webhook_receiver.url(), headers={}, body=b"{}")
-    assert sender.acquire_batch_slot("slow", 1, wait=0, slow_after=0.25)
+    request = OutgoingRequest(subscription_id=3, url=webhook_receiver.url(), headers={}, body=b"{}")
+    assert sender.acquire_batch_slot(3, 1, wait=0, slow_after=0.25)
     holder = threading.Thread(target=sender.send_many, args=([request],))
     holder.start()
     started = time.monotonic()
-    assert sender.acquire_batch_slot("slow", 1, wait=30, slow_after=0.25) is False
+    assert sender.acquire_batch_slot(3, 1, wait=30, slow_after=0.25) is False
     assert time.monotonic() - started < 3.0  # gave up before the endpoint answered, not after the 30 s wait
     holder.join()
 
@@ -443,7 +445,7 @@ def test_subscriptions_for_a_batch_load_like_the_orm(subscription):
     subscription.advance_notification_periods = [7, 30]
     subscription.save()
     other = EventSubscriptionFactory(partner=subscription.partner, event_name="CARD_EXPIRY")
-    loaded = delivery.subscriptions_by_id({subscription.pk, other.pk, 999_999})
+    loaded = sql.subscriptions_by_id({subscription.pk, other.pk, 999_999})
     expected = EventSubscription.objects.in_bulk([subscription.pk, other.pk])
     assert loaded.keys() == expected.keys()
     for pk, sub in loaded.items():

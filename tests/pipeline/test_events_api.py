@@ -7,7 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from notifications.ingest import RawMessage, ingest_batch
+from notifications.ingest.batch import ingest_batch
+from notifications.ingest.parsing import RawMessage
 from notifications.models import DeliveryAttempt, DeliveryStatus, WebhookDelivery
 from tests.factories import EventSubscriptionFactory, PartnerFactory
 from tests.pipeline.helpers import kafka_message
@@ -84,7 +85,7 @@ def test_retry_resets_a_failed_delivery_and_enqueues_it(api_client, partner, sub
     ingest(kafka_message())
     WebhookDelivery.objects.update(status=DeliveryStatus.FAILED, attempt_count=6)
     delivery = WebhookDelivery.objects.get()
-    with mock.patch("notifications.dispatch.enqueue_deliveries") as enqueue, \
+    with mock.patch("notifications.queue.enqueue_deliveries") as enqueue, \
          api_client_commit_hooks():
         response = api_client.post(f"{BASE}/deliveries/{delivery.pk}/retry")
     assert response.status_code == 202
@@ -111,7 +112,7 @@ def test_read_only_token_cannot_retry(make_client, partner, subscription):
 
 
 def test_subscription_test_sends_a_signed_sample(api_client, partner, subscription):
-    with mock.patch("notifications.dispatch.enqueue_deliveries") as enqueue, api_client_commit_hooks():
+    with mock.patch("notifications.queue.enqueue_deliveries") as enqueue, api_client_commit_hooks():
         response = api_client.post(f"{BASE}/event-subscriptions/ALL_EVENTS/test")
     assert response.status_code == 202
     delivery = WebhookDelivery.objects.get(pk=response.json()["deliveryId"])

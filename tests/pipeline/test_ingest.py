@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from notifications.ingest import RawMessage, ingest_batch, parse_message
+from notifications.ingest.batch import ingest_batch
+from notifications.ingest.parsing import RawMessage, parse_message
 from notifications.models import DeadLetter, Event, WebhookDelivery
 from tests.factories import EventSubscriptionFactory, PartnerFactory
 from tests.pipeline.helpers import kafka_message
@@ -158,7 +159,8 @@ def test_parse_message_accepts_the_design_example():
 
 def test_ingest_writes_every_column_of_events_and_deliveries():
     """The COPY column lists are written by hand: a field added to either model must be added there too."""
-    from notifications.ingest import DELIVERY_COLUMNS, EVENT_COLUMNS
+    from notifications.ingest.sql import EVENT_COLUMNS
+    from notifications.webhooks.planning import DELIVERY_COLUMNS
 
     assert sorted(EVENT_COLUMNS) == sorted(f.column for f in Event._meta.concrete_fields)
     assert sorted(DELIVERY_COLUMNS) == sorted(f.column for f in WebhookDelivery._meta.concrete_fields)

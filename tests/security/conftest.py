@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
-from notifications.http_sender import WebhookSender
+from notifications.webhooks.sender import WebhookSender
 from subscriptions.models import AuditChannel
 from subscriptions.services import token_issue
 from tests.factories import PartnerFactory
@@ -63,7 +63,7 @@ def make_client():
 def fake_dns(monkeypatch) -> FakeDns:
     """Replace the resolver under GuardedResolver (the network edge) with a table the test fills in."""
     dns = FakeDns()
-    monkeypatch.setattr("notifications.egress.DefaultResolver", lambda: dns)
+    monkeypatch.setattr("notifications.webhooks.egress.DefaultResolver", lambda: dns)
     return dns
 
 

@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
-from notifications.egress import EgressBlocked, GuardedResolver, pin_for_proxy
-from notifications.http_sender import OutgoingRequest, SendResult, WebhookSender
+from notifications.webhooks.egress import EgressBlocked, GuardedResolver, pin_for_proxy
+from notifications.webhooks.sender import OutgoingRequest, SendResult, WebhookSender
 from tests.security.netdoubles import ForwardProxy, RecordingServer, free_port_on, self_signed_certificate
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ BODY = b'{"eventId": "e-1"}'
 
 
 def send(sender, url: str) -> SendResult:
-    (result,) = sender.send_many([OutgoingRequest(endpoint_key="t", url=url, headers={"webhook-id": "e-1"},
+    (result,) = sender.send_many([OutgoingRequest(subscription_id=1, url=url, headers={"webhook-id": "e-1"},
                                                   body=BODY)])
     return result
 

@@ -1,6 +1,6 @@
 """Endpoint health: Retry-After, the 4xx policy, 410 Gone, disabling after a failing period, and re-enabling.
 
-Deliveries are sent for real (notifications.delivery.deliver_batch → aiohttp → a local HTTP receiver)."""
+Deliveries are sent for real (notifications.webhooks.delivery.deliver_batch → aiohttp → a local HTTP receiver)."""
 
 import json
 from datetime import timedelta
@@ -10,9 +10,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications import delivery
-from notifications.ingest import RawMessage, ingest_batch
+from notifications.ingest.batch import ingest_batch
+from notifications.ingest.parsing import RawMessage
 from notifications.models import DeliveryStatus, OutboxMessage, WebhookDelivery
+from notifications.webhooks import delivery
 from subscriptions.models import AuditChannel, AuditEntry, EventSubscription
 from tests.factories import EventSubscriptionFactory
 from tests.pipeline.helpers import deliver_as_task, kafka_message

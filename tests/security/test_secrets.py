@@ -16,7 +16,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 
-from notifications.ingest import RawMessage, ingest_batch
+from notifications.ingest.batch import ingest_batch
+from notifications.ingest.parsing import RawMessage
 from notifications.models import WebhookDelivery
 from subscriptions.crypto import encrypt_secret
 from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from notifications.ingest import RawMessage, ingest_batch
+from notifications.ingest.batch import ingest_batch
+from notifications.ingest.parsing import RawMessage
 from notifications.models import WebhookDelivery
 from tests.factories import EventSubscriptionFactory, PartnerFactory
 from tests.pipeline.helpers import deliver_as_task, kafka_message

@@ -3,7 +3,8 @@
 import pytest
 from django.test import override_settings
 
-from notifications.advance import period_windows, sweep_run
+from notifications.sweep.advance import period_windows
+from notifications.sweep.run import sweep_run
 from tests.sweep.conftest import (
     DORMANCY,
     DORMANCY_DAYS,

@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from notifications import advance
 from notifications.models import AdvanceNotice
+from notifications.sweep import on_the_day
 from tests.sweep.conftest import EXPIRY, EXPIRY_ADVANCE, RUN_DAY, day, make_card
 
 pytestmark = pytest.mark.django_db
@@ -115,7 +115,7 @@ def test_failed_state_changes_give_exit_code_1_after_the_report(sweep_partner, p
     def refuse(*, card):
         raise ValueError("refused")
 
-    monkeypatch.setattr(advance, "card_expire", refuse)
+    monkeypatch.setattr(on_the_day, "card_expire", refuse)
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(SystemExit) as excinfo:
         call_command("run_advance_sweep", "--date", RUN_DAY.isoformat(), "--json", stdout=out, stderr=err)

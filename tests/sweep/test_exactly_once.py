@@ -8,9 +8,10 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from notifications import advance
-from notifications.advance import notice_event_id, sweep_run
 from notifications.models import AdvanceNotice, OutboxMessage
+from notifications.sweep import advance as sweep_advance
+from notifications.sweep.report import EVENT_ID_NAMESPACE, notice_event_id
+from notifications.sweep.run import sweep_run
 from tests.factories import ProductFactory
 from tests.sweep.conftest import (
     DORMANCY,
@@ -59,7 +60,7 @@ def test_event_payload_carries_the_card_but_never_a_card_number(sweep_partner, p
     assert (
         message.event_id
         == expected_id
-        == str(uuid.uuid5(advance.EVENT_ID_NAMESPACE, f"{card.card_id}:{EXPIRY_ADVANCE}:30:2026-07-01"))
+        == str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{card.card_id}:{EXPIRY_ADVANCE}:30:2026-07-01"))
     )
     assert message.key == str(card.card_id)
     assert message.payload["entityId"] == str(card.card_id)
@@ -82,10 +83,10 @@ def test_event_payload_carries_the_card_but_never_a_card_number(sweep_partner, p
 def test_a_crash_before_the_outbox_write_records_nothing_and_the_next_run_sends(sweep_partner, product, monkeypatch):
     card = make_card(sweep_partner, product=product, expiry=day(30))
 
-    def crash(messages):
+    def crash(*, messages):
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(advance, "_emit", crash)
+    monkeypatch.setattr(sweep_advance, "outbox_add_many", crash)
     with pytest.raises(RuntimeError):
         sweep_run(run_date=RUN_DAY)
     assert notices(card) == []

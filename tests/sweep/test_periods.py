@@ -2,7 +2,7 @@
 
 import pytest
 
-from notifications.advance import sweep_run
+from notifications.sweep.run import sweep_run
 from tests.sweep.conftest import (
     DORMANCY,
     DORMANCY_ADVANCE,

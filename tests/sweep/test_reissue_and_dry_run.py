@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from notifications.advance import sweep_run
 from notifications.models import AdvanceNotice, OutboxMessage
+from notifications.sweep.run import sweep_run
 from tests.factories import ProductFactory
 from tests.sweep.conftest import (
     DORMANCY,

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from notifications import advance
-from notifications.advance import sweep_run
 from notifications.models import OutboxMessage
+from notifications.sweep import on_the_day
+from notifications.sweep.run import sweep_run
 from tests.factories import ProductFactory
 from tests.sweep.conftest import (
     DORMANCY,
@@ -119,8 +119,8 @@ def test_a_refused_state_change_is_reported_and_retried_on_the_next_run(sweep_pa
             raise ValueError("refused")
         return real(card=card)
 
-    real = advance.card_expire
-    monkeypatch.setattr(advance, "card_expire", refuse)
+    real = on_the_day.card_expire
+    monkeypatch.setattr(on_the_day, "card_expire", refuse)
     report = sweep_run(run_date=RUN_DAY)
 
     assert report.failures == 1

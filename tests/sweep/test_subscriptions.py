@@ -3,7 +3,7 @@
 import pytest
 from django.test import override_settings
 
-from notifications.advance import sweep_run
+from notifications.sweep.run import sweep_run
 from tests.factories import PartnerFactory, ProductFactory
 from tests.sweep.conftest import (
     DORMANCY_ADVANCE,

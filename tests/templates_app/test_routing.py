@@ -2,8 +2,8 @@ from datetime import UTC, datetime, time
 
 import pytest
 
+from notifications.messaging.routing import SkipReason, plan_customer_messages
 from notifications.models import CustomerMessage
-from notifications.routing import SkipReason, plan_customer_messages
 from templates.models import NotificationTemplate
 from tests.factories import CardFactory, CardholderFactory, PartnerFactory, ProductFactory, WalletFactory
 from tests.templates_app.factories import (

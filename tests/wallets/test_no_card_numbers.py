@@ -8,7 +8,8 @@ import re
 from django.contrib.auth.models import User
 from django.db import connection
 
-from notifications.ingest import RawMessage, ingest_batch
+from notifications.ingest.batch import ingest_batch
+from notifications.ingest.parsing import RawMessage
 from notifications.models import Event, OutboxMessage
 from tests.factories import CardFactory, EventSubscriptionFactory
 from wallets.models import Card, Wallet

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from config.runtime import freeze_startup_objects
-from notifications.bridge import KafkaBridge
+from notifications.ingest.bridge import KafkaBridge
 
 
 class Command(BaseCommand):

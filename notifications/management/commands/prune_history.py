@@ -5,8 +5,8 @@ Exit code: 0 done, 2 bad arguments."""
 
 from django.utils import timezone
 
-from notifications import retention
-from notifications.cli import OpsCommand, format_table, parse_duration
+from notifications.management.cli import OpsCommand, format_table, parse_duration
+from notifications.ops import retention
 
 
 class Command(OpsCommand):

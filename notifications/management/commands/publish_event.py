@@ -5,7 +5,7 @@ import uuid
 from django.db import transaction
 
 from notifications import outbox
-from notifications.cli import EXIT_OK, EXIT_PARTIAL, OpsCommand
+from notifications.management.cli import EXIT_OK, EXIT_PARTIAL, OpsCommand
 from notifications.models import OutboxMessage
 from subscriptions.catalog import EVENT_CATALOG
 from subscriptions.models import Partner

@@ -1,5 +1,5 @@
 from notifications import services
-from notifications.cli import EXIT_OK, EXIT_PARTIAL, OpsCommand, format_table
+from notifications.management.cli import EXIT_OK, EXIT_PARTIAL, OpsCommand, format_table
 from notifications.models import DeadLetter
 
 

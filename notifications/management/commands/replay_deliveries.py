@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from notifications import services
-from notifications.cli import EXIT_OK, OpsCommand, format_table, parse_duration
+from notifications.management.cli import EXIT_OK, OpsCommand, format_table, parse_duration
 from notifications.models import DeliveryStatus
 from subscriptions.catalog import EVENT_CATALOG
 from subscriptions.models import Partner

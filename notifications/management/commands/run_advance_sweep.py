@@ -3,14 +3,15 @@
 Runs the daily advance-notification sweep by hand (beat runs it every day as `advance-notification-sweep`): for a
 missed day, a backfill, or a dry run that shows what would go out. Safe to repeat: nothing is sent twice.
 
-Exit codes (notifications.cli): 0 done; 1 some cards could not change state (logged; they are retried on the next
-run); 2 bad arguments (a date that is not YYYY-MM-DD, an unknown tenant)."""
+Exit codes (notifications.management.cli): 0 done; 1 some cards could not change state (logged; they are retried on
+the next run); 2 bad arguments (a date that is not YYYY-MM-DD, an unknown tenant)."""
 
 import argparse
 from datetime import date
 
-from notifications.advance import SweepReport, UnknownTenantError, sweep_run
-from notifications.cli import EXIT_OK, EXIT_PARTIAL, OpsCommand, format_table
+from notifications.management.cli import EXIT_OK, EXIT_PARTIAL, OpsCommand, format_table
+from notifications.sweep.report import SweepReport, UnknownTenantError
+from notifications.sweep.run import sweep_run
 
 
 def _parse_date(value: str) -> date:

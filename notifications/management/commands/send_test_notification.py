@@ -5,7 +5,7 @@ channel adapter, then prints what was sent (or why not). Nothing is stored."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from notifications.messaging import TestSendError, message_send_test
+from notifications.messaging.trial import TestSendError, message_send_test
 
 
 class Command(BaseCommand):

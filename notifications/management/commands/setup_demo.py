@@ -3,8 +3,8 @@ demo API token. For a local machine only: it creates an admin/admin superuser.""
 
 from django.conf import settings
 
-from notifications import demo_data
-from notifications.cli import OpsCommand
+from notifications.management.cli import OpsCommand
+from notifications.ops import demo_data
 
 
 class Command(OpsCommand):

@@ -8,8 +8,9 @@ import re
 from django.conf import settings
 from django.utils import timezone
 
-from notifications import health, heartbeats, ops_selectors
-from notifications.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, OpsCommand, format_table
+from notifications.management.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, OpsCommand, format_table
+from notifications.ops import health, heartbeats
+from notifications.ops import selectors as ops_selectors
 
 HEALTHY, DEGRADED, DOWN = "healthy", "degraded", "down"
 EXIT_CODES = {HEALTHY: EXIT_OK, DEGRADED: EXIT_PARTIAL, DOWN: EXIT_USAGE}

@@ -1,0 +1,75 @@
+"""What every channel adapter shares: the result of a send and the error that decides retry versus give up."""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import requests
+from django.conf import settings
+
+from notifications.models import CustomerMessage
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str
+
+
+class TransportError(Exception):
+    """A send that did not go through. `permanent` means trying again cannot help (invalid number, unregistered
+    device, rejected address); otherwise the message is retried on the backoff schedule. `retry_after` carries
+    the provider's own hint (seconds) when it gave one."""
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class ChannelAdapter(ABC):
+    """One channel's way out. Subclasses implement `send` and nothing else."""
+
+    name = ""
+
+    @abstractmethod
+    def send(self, message: CustomerMessage) -> SendResult:
+        """Send one message; raise TransportError when it did not go through."""
+
+
+class HttpChannelAdapter(ChannelAdapter):
+    """A channel behind an HTTP provider API: one POST, 2xx = sent, anything else decided by `_error`."""
+
+    provider = ""  # for error texts, e.g. "SMS provider"
+    id_field = ""  # where the provider's 2xx answer carries its message id
+
+    def __init__(self, session: requests.Session | None = None):
+        self.session = session or requests.Session()
+
+    def _post(self, url: str, **request_kwargs) -> SendResult:
+        try:
+            response = self.session.post(
+                url,
+                timeout=(settings.CUSTOMER_CHANNEL_CONNECT_TIMEOUT_SECONDS,
+                         settings.CUSTOMER_CHANNEL_READ_TIMEOUT_SECONDS),
+                allow_redirects=False,
+                **request_kwargs,
+            )
+        except requests.RequestException as exc:
+            raise TransportError(f"{self.provider} unreachable: {type(exc).__name__}", permanent=False) from exc
+        if 200 <= response.status_code < 300:
+            try:
+                return SendResult(provider_message_id=str(response.json().get(self.id_field, "")))
+            except ValueError:
+                # Accepted but unreadable: the message probably left, so it is not retried (no duplicates).
+                return SendResult(provider_message_id="")
+        raise self._error(response)
+
+    @staticmethod
+    @abstractmethod
+    def _error(response: requests.Response) -> TransportError:
+        """Classify a non-2xx answer as permanent or retryable."""
+
+
+def excerpt(text: str, limit: int = 200) -> str:
+    """Short single-line excerpt of a provider answer for last_error."""
+    return " ".join((text or "").split())[:limit]

@@ -1,0 +1,151 @@
+"""Sending customer messages under the lease protocol (`notifications.leases`): claim, send through the channel
+adapter, record the outcome exactly once.
+
+The row is the source of truth (healthchecks' "write the message first, the outcome after"): claimed in a short
+transaction (SENDING, a lease, a fresh claim token, the attempt counted); sent outside any transaction (a slow
+provider holds no locks); the outcome written only while the claim is still ours, so a worker whose lease expired
+and whose row was re-claimed can never overwrite the newer outcome.
+
+Outcomes: SENT; a transient error goes back to PENDING on the customer-message schedule of `notifications.retry`
+(HELD if the retry would land in quiet hours) until CUSTOMER_MESSAGE_MAX_ATTEMPTS; a permanent error, or retries
+exhausted, is FAILED and may create a fallback on the product's next channel. A body or subject holding a card
+number is never sent.
+
+`message_send_batch` returns {message_id: delay_seconds} for every row the caller should enqueue again (retries,
+re-held messages and new fallbacks); `message_due_ids` is what the re-enqueue sweep finds."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from config.logging import log_context
+from notifications import guards, leases, retry
+from notifications.messaging import sql
+from notifications.messaging.channels import ChannelAdapter, TransportError, channel_adapter
+from notifications.messaging.routing import message_fallback_plan, subjects_resolve
+from notifications.models import CustomerMessage, MessageStatus
+from subscriptions.catalog import get_event
+from templates.quiet_hours import quiet_hours_end, quiet_window_of
+from templates.selectors import quiet_policies_load
+
+logger = logging.getLogger(__name__)
+
+def message_due_ids(*, limit: int = 1000, grace_seconds: int | None = None) -> list[int]:
+    """Ids of messages that are due and not held by a live lease, oldest due first, for the re-enqueue sweep
+    (leases.overdue_q: PENDING rows overdue by the grace, HELD rows and expired leases at once)."""
+    overdue = leases.overdue_q(sql.MESSAGES, now=timezone.now(), grace_seconds=grace_seconds)
+    return list(
+        CustomerMessage.objects.filter(overdue).order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit]
+    )
+
+
+def _claim(ids: list[int]) -> list[CustomerMessage]:
+    token, claimed = sql.messages_claim(ids)
+    if not claimed:
+        return []
+    return list(
+        CustomerMessage.objects.filter(pk__in=claimed, claim_token=token)
+        .select_related("event", "event__partner", "cardholder")
+        .order_by("id")
+    )
+
+
+def _record(message: CustomerMessage, **fields) -> bool:
+    """Write an outcome if this worker still holds the claim; False when another worker took the row over."""
+    updated = CustomerMessage.objects.filter(leases.held_by(message.claim_token), pk=message.pk).update(**fields)
+    if not updated:
+        logger.warning("Claim on message %s was lost (lease expired); outcome not recorded", message.pk)
+    return bool(updated)
+
+
+def _quiet_until(message: CustomerMessage, at: datetime) -> datetime | None:
+    """End of the cardholder's quiet hours if `at` falls inside them (urgent events are never held)."""
+    definition = get_event(message.event.event_name)
+    if definition is None or definition.urgent or message.cardholder is None:
+        return None
+    subject = subjects_resolve([message.event])[0]
+    product = subject.product if subject is not None else None
+    policy = quiet_policies_load(product_ids=[product.pk]).get(product.pk) if product is not None else None
+    return quiet_hours_end(now=at, tz_name=message.cardholder.timezone, window=quiet_window_of(policy))
+
+
+def _fail(message: CustomerMessage, *, error: str, now: datetime, fallback: bool, skip_reason: str = "") -> dict:
+    """FAILED, plus the fallback message in the same transaction; returns {fallback_id: delay} if one was made."""
+    with transaction.atomic():
+        if not _record(
+            message, status=MessageStatus.FAILED, last_error=error[:500], skip_reason=skip_reason,
+            lease_expires_at=None,
+        ):
+            return {}
+        if not fallback:
+            return {}
+        backup = message_fallback_plan(failed=message, now=now)
+        if backup is None:
+            return {}
+        backup.save()
+    logger.info("Message %s failed for good; falling back to %s message %s", message.pk, backup.channel, backup.pk)
+    return {backup.pk: max(0.0, (backup.next_attempt_at - now).total_seconds())}
+
+
+def _send_one(message: CustomerMessage, adapters: dict[str, ChannelAdapter]) -> dict[int, float]:
+    if guards.contains_card_number(f"{message.subject}\n{message.body}"):
+        logger.error("Message %s refused: its text contains a card number", message.pk)
+        return _fail(message, error=guards.REFUSAL_REASON, skip_reason=guards.REFUSAL_REASON,
+                     now=timezone.now(), fallback=False)
+    try:
+        if message.channel not in adapters:
+            adapters[message.channel] = channel_adapter(message.channel)
+        result = adapters[message.channel].send(message)
+    except TransportError as exc:
+        error = exc
+    except Exception as exc:  # an adapter bug or misconfiguration must not lose the row: retry it
+        logger.exception("Channel %s crashed on message %s", message.channel, message.pk)
+        error = TransportError(f"{type(exc).__name__}: {exc}", permanent=False)
+    else:
+        _record(
+            message, status=MessageStatus.SENT, provider_message_id=result.provider_message_id[:200],
+            sent_at=timezone.now(), last_error="", lease_expires_at=None,
+        )
+        logger.info("Message %s sent via %s (%s)", message.pk, message.channel, result.provider_message_id)
+        return {}
+
+    now = timezone.now()
+    attempts = message.attempt_count
+    if error.permanent:
+        logger.warning("Message %s failed permanently: %s", message.pk, error.message)
+        return _fail(message, error=error.message, now=now, fallback=True)
+    if not retry.has_retries_left(attempts_made=attempts, max_retries=settings.CUSTOMER_MESSAGE_MAX_ATTEMPTS - 1):
+        logger.warning("Message %s gave up after %s attempts: %s", message.pk, attempts, error.message)
+        return _fail(message, error=f"{error.message} (gave up after {attempts} attempts)", now=now, fallback=True)
+    delay = retry.retry_delay_seconds(retry.MESSAGE_SCHEDULE, retry_number=attempts, retry_after=error.retry_after)
+    next_at = now + timedelta(seconds=delay)
+    held_until = _quiet_until(message, next_at)
+    status = MessageStatus.PENDING
+    if held_until is not None:
+        status, next_at, delay = MessageStatus.HELD, held_until, (held_until - now).total_seconds()
+    if not _record(message, status=status, next_attempt_at=next_at, last_error=error.message[:500],
+                   lease_expires_at=None):
+        return {}
+    logger.info("Message %s failed (attempt %s), retry in %.0f s: %s", message.pk, attempts, delay, error.message)
+    return {message.pk: delay}
+
+
+def message_send_batch(*, message_ids: list[int]) -> dict[int, float]:
+    """Claim the due messages among `message_ids`, send them and record each outcome once.
+
+    Returns {message_id: delay_seconds} for every message to enqueue again: retries, messages re-held for quiet
+    hours and new fallback messages. Messages not due or claimed by another worker are left alone."""
+    requeue: dict[int, float] = {}
+    adapters: dict[str, ChannelAdapter] = {}
+    ids = list(dict.fromkeys(message_ids))
+    chunk = max(1, settings.CUSTOMER_MESSAGE_CLAIM_CHUNK)
+    # Claim in chunks so every lease covers only the sends that follow it.
+    for start in range(0, len(ids), chunk):
+        for message in _claim(ids[start : start + chunk]):
+            with log_context(message_id=message.pk, event_id=message.event.event_id,
+                             tenant=message.event.partner.tenant_id):
+                requeue.update(_send_one(message, adapters))
+    return requeue

@@ -1,0 +1,148 @@
+"""Webhook delivery: claim due deliveries, sign and send them, record every attempt and the outcome.
+
+Guarantees (docs/delivery.md):
+- A delivery is sent by one worker at a time: claiming takes the rows with `FOR UPDATE SKIP LOCKED` and gives them a
+  lease (status SENDING until lease_expires_at) and a fresh claim token.
+- A delivery is never marked twice: the outcome is written only `WHERE claim_token = <ours>`; a worker whose lease
+  expired and was re-claimed by another cannot overwrite the other's result.
+- Nothing is lost: the rows are the truth. A task lost from Redis, or a worker killed mid-send, leaves a PENDING row
+  or an expired lease, which `due_delivery_ids` finds again.
+
+A delivery's first attempt needs no claim: ingest writes it already leased to the task it enqueues (status SENDING,
+the task's claim token, a lease of `queued_lease_seconds()`), so the worker only reads it (`take_leased`). A claim
+rewrites every row and its indexes; it was the largest write of the pipeline (docs/profiles/). Retries, re-enqueued
+work and tasks that start too late to hold a full sending lease still claim.
+"""
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from config.logging import log_context
+from notifications import guards, leases
+from notifications.models import WebhookDelivery
+from notifications.webhooks import sql
+from notifications.webhooks.recording import BatchOutcome, record_batch
+from notifications.webhooks.sender import OutgoingRequest, SendResult, WebhookSender, get_sender
+from notifications.webhooks.signing import webhook_headers
+from subscriptions.models import EventSubscription
+
+logger = logging.getLogger(__name__)
+
+# An endpoint whose answers take this long on average is slow: its batches beyond its slots are deferred at
+# once. A faster one's batches wait up to ENDPOINT_CAPACITY_WAIT_SECONDS for room instead: re-queueing them would
+# cost a Redis round trip and a task each, for a backlog that drains in milliseconds (docs/profiles/).
+SLOW_ENDPOINT_SECONDS = 0.25
+ENDPOINT_CAPACITY_WAIT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class SentBatch:
+    """What a batch sent while it held its endpoint's slot, for recording its outcome after giving the slot back."""
+    claim_token: uuid.UUID
+    claimed: list[sql.Claimed]
+    results: dict[int, SendResult]  # delivery id -> the attempt's result (absent: refused, not sent)
+    subscriptions: dict[int, EventSubscription]
+    refused: dict[int, str]  # delivery id -> why it was not sent
+
+
+def deliver_batch(
+    delivery_ids: list[int], subscription_id: int | None = None, claim_token: uuid.UUID | None = None
+) -> BatchOutcome:
+    """Claim, send and record the given deliveries of one endpoint (`subscription_id`; None: not known, so no batch
+    slot is taken). Idempotent: ids that are not due or already held are skipped. `claim_token`: the token ingest
+    leased them to (the task's own), if any."""
+    sender = get_sender()
+    # A few batch slots per endpoint, so that one batch's database work overlaps the next one's requests; counted in
+    # batches, not requests, so that short batches (the rest of an ingest batch) neither wait behind full ones nor let
+    # a slow endpoint hold more threads (docs/profiles/).
+    if subscription_id is not None and not sender.acquire_batch_slot(
+        subscription_id, settings.WEBHOOK_ENDPOINT_BATCHES_PER_PROCESS, wait=ENDPOINT_CAPACITY_WAIT_SECONDS,
+        slow_after=SLOW_ENDPOINT_SECONDS,
+    ):
+        # Every slot of this endpoint is taken in this process and it is slow (or none freed up within the wait):
+        # leave the rows as they are (PENDING, or leased to this task) rather than tie up a worker thread behind it,
+        # and come back about when the backlog ahead will have drained (its slowness x the rounds of in-flight
+        # requests queued): coming back sooner only cycled the batch through the queue again (docs/profiles/). At
+        # most 30 s, so a recovered endpoint resumes.
+        rounds = max(sender.endpoint_load(subscription_id) / settings.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT, 1.0)
+        return BatchOutcome(retrying={}, deferred=list(delivery_ids),
+                            defer_seconds=min(max(sender.endpoint_slowness(subscription_id) * rounds, 1.0), 30.0))
+    try:
+        sent = _claim_and_send(sender, delivery_ids, claim_token)
+    finally:
+        if subscription_id is not None:
+            sender.release_batch_slot(subscription_id)
+    if sent is None:
+        return BatchOutcome(retrying={})
+    outcome = record_batch(sent.claim_token, sent.claimed, sent.results, sent.subscriptions, sent.refused)
+    for c in sent.claimed:
+        r = sent.results.get(c.delivery_id)
+        if r is not None and not r.succeeded:
+            with log_context(event_id=c.event_id, delivery_id=c.delivery_id,
+                             tenant=sent.subscriptions[c.subscription_id].partner.tenant_id):
+                logger.info("Attempt %d failed: %s", c.attempt_number, r.summary)
+    return outcome
+
+
+def _claim_and_send(
+    sender: WebhookSender, delivery_ids: list[int], claim_token: uuid.UUID | None
+) -> SentBatch | None:
+    """The part of a batch that holds its endpoint's slot: claim the rows, sign and send. None if nothing was due."""
+    claimed: list[sql.Claimed] = []
+    if claim_token is None:
+        claim_token = leases.new_token()
+    else:
+        claimed, disabled = sql.take_leased(delivery_ids, claim_token)
+        if disabled:
+            leases.release_leased(sql.DELIVERIES, disabled, claim_token)
+        taken = {c.delivery_id for c in claimed}.union(disabled)
+        delivery_ids = [i for i in delivery_ids if i not in taken]
+    if delivery_ids:
+        claimed += sql.claim_deliveries(delivery_ids, claim_token)
+    if not claimed:
+        return None
+    subscriptions = sql.subscriptions_by_id({c.subscription_id for c in claimed})
+    secrets = {sid: sub.signing_secrets() for sid, sub in subscriptions.items()}
+    timestamp = int(time.time())
+    requests: list[OutgoingRequest] = []
+    sent_ids: list[int] = []
+    refused: dict[int, str] = {}
+    for c in claimed:
+        if c.refused_by_card_guard():
+            refused[c.delivery_id] = guards.REFUSAL_REASON
+            logger.error("Refused to send delivery %s: its body holds a card number", c.delivery_id,
+                         extra={"event_id": c.event_id, "delivery_id": c.delivery_id})
+            continue
+        body = c.body.encode()
+        sub = subscriptions[c.subscription_id]
+        requests.append(
+            OutgoingRequest(
+                subscription_id=sub.pk,
+                url=sub.destination,
+                headers=webhook_headers(secrets[sub.pk], c.event_id, body, timestamp),
+                body=body,
+            )
+        )
+        sent_ids.append(c.delivery_id)
+    results = dict(zip(sent_ids, sender.send_many(requests), strict=True)) if requests else {}
+    return SentBatch(claim_token, claimed, results, subscriptions, refused)
+
+
+def due_delivery_ids(*, limit: int = 5000, grace_seconds: int | None = None) -> dict[int, list[int]]:
+    """Open deliveries of enabled subscriptions that no worker holds and whose time has come, grouped by
+    subscription, for the re-enqueue sweep (leases.overdue_q)."""
+    rows = (
+        WebhookDelivery.objects.filter(subscription__is_enabled=True)
+        .filter(leases.overdue_q(sql.DELIVERIES, now=timezone.now(), grace_seconds=grace_seconds))
+        .order_by("next_attempt_at")
+        .values_list("subscription_id", "id")[:limit]
+    )
+    grouped: dict[int, list[int]] = {}
+    for subscription_id, delivery_id in rows:
+        grouped.setdefault(subscription_id, []).append(delivery_id)
+    return grouped
