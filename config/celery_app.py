@@ -1,6 +1,9 @@
 import os
 
 from celery import Celery, signals
+from django.db import close_old_connections
+
+from config import runtime
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -14,9 +17,7 @@ app.autodiscover_tasks()
 @signals.worker_process_init.connect
 def freeze_startup_objects(**_kwargs) -> None:
     """Once a worker (or each prefork child) is up: see config/runtime.py."""
-    from config.runtime import freeze_startup_objects
-
-    freeze_startup_objects()
+    runtime.freeze_startup_objects()
 
 
 @signals.task_prerun.connect
@@ -26,6 +27,4 @@ def close_broken_database_connections(task=None, **_kwargs) -> None:
     fixup closes connections only every few thousand tasks, so a broken one failed every task until then."""
     if task is not None and task.request.is_eager:
         return  # in-process (tests): the caller's connection and transaction are not ours to close
-    from django.db import close_old_connections
-
     close_old_connections()

@@ -172,7 +172,7 @@ class SubscriptionTestApi(APIView):
             **ERRORS,
         },
     )
-    def post(self, request, eventName: str):  # noqa: N803 - the path parameter's name as partners see it
+    def post(self, request, eventName: str):
         subscription = EventSubscription.objects.filter(partner=request.user.partner, event_name=eventName).first()
         if subscription is None:
             raise Http404

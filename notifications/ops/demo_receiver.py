@@ -22,6 +22,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from notifications.webhooks.signing import verify_signature
 from subscriptions.catalog import ALL_EVENTS
 from subscriptions.models import EventSubscription
 
@@ -43,9 +44,6 @@ def _redis() -> redis.Redis:
 
 def webhook_verify(*, body: bytes, headers: dict[str, str]) -> tuple[bool, str]:
     """(verified, explanation) for one received webhook, checked against the subscription it claims to be for."""
-    # Imported here so this page still loads while the pipeline's signing module is being changed.
-    from notifications.webhooks.signing import verify_signature
-
     try:
         payload = json.loads(body)
     except ValueError:

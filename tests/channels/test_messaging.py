@@ -8,9 +8,8 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from notifications import guards
+from notifications import guards, retry
 from notifications.messaging.routing import plan_customer_messages
-from notifications import retry
 from notifications.messaging.sending import _claim, _send_one, message_due_ids, message_send_batch
 from notifications.models import CustomerMessage
 from tests.channels.fakes import Scripted
