@@ -20,7 +20,7 @@ from notifications.ingest.parsing import RawMessage
 from notifications.models import DeadLetter, Event
 from subscriptions.catalog import EVENT_CATALOG
 from tests.factories import CardFactory, CardholderFactory, EventSubscriptionFactory, PartnerFactory, WalletFactory
-from tests.pipeline.helpers import kafka_message
+from tests.notifications.helpers import kafka_message
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from notifications.ingest.parsing import RawMessage
 from notifications.messaging.sending import message_send_batch
 from notifications.models import CustomerMessage, DeliveryStatus, WebhookDelivery
 from tests.factories import CardFactory, CardholderFactory, EventSubscriptionFactory, ProductFactory, WalletFactory
-from tests.pipeline.helpers import deliver_as_task, kafka_message
+from tests.notifications.helpers import deliver_as_task, kafka_message
 
 pytestmark = pytest.mark.django_db
 

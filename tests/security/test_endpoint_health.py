@@ -16,7 +16,7 @@ from notifications.models import DeliveryStatus, OutboxMessage, WebhookDelivery
 from notifications.webhooks import delivery
 from subscriptions.models import AuditChannel, AuditEntry, EventSubscription
 from tests.factories import EventSubscriptionFactory
-from tests.pipeline.helpers import deliver_as_task, kafka_message
+from tests.notifications.helpers import deliver_as_task, kafka_message
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from notifications.models import WebhookDelivery
 from subscriptions.crypto import encrypt_secret
 from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription
 from tests.factories import EventSubscriptionFactory
-from tests.pipeline.helpers import deliver_as_task, kafka_message
+from tests.notifications.helpers import deliver_as_task, kafka_message
 
 pytestmark = pytest.mark.django_db
 

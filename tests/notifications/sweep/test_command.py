@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -13,10 +12,10 @@ from django.core.management.base import CommandError
 
 from notifications.models import AdvanceNotice
 from notifications.sweep import on_the_day
-from tests.sweep.conftest import EXPIRY, EXPIRY_ADVANCE, RUN_DAY, day, make_card
+from tests.fixtures.processes import ROOT
+from tests.notifications.sweep.conftest import EXPIRY, EXPIRY_ADVANCE, RUN_DAY, day, make_card
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Terminal(io.StringIO):

@@ -5,7 +5,7 @@ from django.test import override_settings
 
 from notifications.sweep.advance import period_windows
 from notifications.sweep.run import sweep_run
-from tests.sweep.conftest import (
+from tests.notifications.sweep.conftest import (
     DORMANCY,
     DORMANCY_DAYS,
     EXPIRY,

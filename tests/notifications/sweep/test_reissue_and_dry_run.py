@@ -7,7 +7,7 @@ import pytest
 from notifications.models import AdvanceNotice, OutboxMessage
 from notifications.sweep.run import sweep_run
 from tests.factories import ProductFactory
-from tests.sweep.conftest import (
+from tests.notifications.sweep.conftest import (
     DORMANCY,
     DORMANCY_ADVANCE,
     DORMANCY_DAYS,

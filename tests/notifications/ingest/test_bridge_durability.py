@@ -9,7 +9,7 @@ import redis
 from notifications.models import DeliveryStatus, Event, WebhookDelivery
 from tests.factories import EventSubscriptionFactory, PartnerFactory
 from tests.fixtures.processes import wait_until
-from tests.pipeline.helpers import kafka_message
+from tests.notifications.helpers import kafka_message
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ from notifications.ingest.batch import ingest_batch
 from notifications.ingest.parsing import RawMessage
 from notifications.models import DeliveryAttempt, DeliveryStatus, WebhookDelivery
 from tests.factories import EventSubscriptionFactory, PartnerFactory
-from tests.pipeline.helpers import kafka_message
+from tests.notifications.helpers import kafka_message
 
 pytestmark = pytest.mark.django_db
 BASE = "/prepaid/auth/v1"

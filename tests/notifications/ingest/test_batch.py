@@ -8,7 +8,7 @@ from notifications.ingest.batch import ingest_batch
 from notifications.ingest.parsing import RawMessage, parse_message
 from notifications.models import DeadLetter, Event, WebhookDelivery
 from tests.factories import EventSubscriptionFactory, PartnerFactory
-from tests.pipeline.helpers import kafka_message
+from tests.notifications.helpers import kafka_message
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.test import override_settings
 
 from notifications.sweep.run import sweep_run
 from tests.factories import PartnerFactory, ProductFactory
-from tests.sweep.conftest import (
+from tests.notifications.sweep.conftest import (
     DORMANCY_ADVANCE,
     EXPIRY,
     EXPIRY_ADVANCE,

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from config.celery_app import app
 from notifications.models import AdvanceNotice, OutboxMessage
-from tests.sweep.conftest import EXPIRY_ADVANCE, make_card
+from tests.notifications.sweep.conftest import EXPIRY_ADVANCE, make_card
 
 
 def _entry() -> dict:

@@ -12,7 +12,7 @@ from notifications import guards, retry
 from notifications.messaging.routing import plan_customer_messages
 from notifications.messaging.sending import _claim, _send_one, message_due_ids, message_send_batch
 from notifications.models import CustomerMessage
-from tests.channels.fakes import Scripted
+from tests.notifications.messaging.fakes import Scripted
 from tests.templates_app.factories import QuietHoursPolicyFactory, make_event
 
 pytestmark = pytest.mark.django_db

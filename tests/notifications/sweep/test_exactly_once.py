@@ -13,7 +13,7 @@ from notifications.sweep import advance as sweep_advance
 from notifications.sweep.report import EVENT_ID_NAMESPACE, notice_event_id
 from notifications.sweep.run import sweep_run
 from tests.factories import ProductFactory
-from tests.sweep.conftest import (
+from tests.notifications.sweep.conftest import (
     DORMANCY,
     DORMANCY_ADVANCE,
     DORMANCY_DAYS,

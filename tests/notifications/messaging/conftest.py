@@ -1,6 +1,6 @@
 import pytest
 
-from tests.channels.fakes import FcmFake, SmtpSink, TwilioFake
+from tests.notifications.messaging.fakes import FcmFake, SmtpSink, TwilioFake
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from notifications.webhooks import delivery, recording, sql
 from notifications.webhooks.sender import OutgoingRequest, WebhookSender
 from subscriptions.models import AuditEntry, EventSubscription, generate_signing_secret
 from tests.factories import EventSubscriptionFactory, PartnerFactory
-from tests.pipeline.helpers import deliver_as_task, expire_lease, kafka_message
+from tests.notifications.helpers import deliver_as_task, expire_lease, kafka_message
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from notifications.models import OutboxMessage
 from notifications.sweep import on_the_day
 from notifications.sweep.run import sweep_run
 from tests.factories import ProductFactory
-from tests.sweep.conftest import (
+from tests.notifications.sweep.conftest import (
     DORMANCY,
     DORMANCY_DAYS,
     EXPIRY,

@@ -11,7 +11,7 @@ from notifications.messaging.channels.email import EmailChannel
 from notifications.messaging.channels.push import FcmPushChannel
 from notifications.messaging.channels.sms import TwilioSmsChannel
 from notifications.models import CustomerMessage, Event
-from tests.channels.fakes import Scripted, fcm_error, free_port
+from tests.notifications.messaging.fakes import Scripted, fcm_error, free_port
 
 
 def _message(channel: str, recipient: str, subject: str = "", body: str = "Hello") -> CustomerMessage:

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from notifications.models import DeliveryStatus
 from notifications.ops import heartbeats
 from tests.factories import EventFactory, PartnerFactory
-from tests.ops.factories import (
+from tests.notifications.ops.factories import (
     CustomerMessageFactory,
     DeadLetterFactory,
     DeliveryAttemptFactory,

@@ -7,7 +7,7 @@ from notifications.models import CustomerMessage, MessageStatus
 from templates.models import NotificationTemplate
 from tests.factories import CardFactory, CardholderFactory, WalletFactory
 from tests.fixtures.processes import wait_until
-from tests.pipeline.helpers import kafka_message
+from tests.notifications.helpers import kafka_message
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,7 @@ from notifications.ingest.batch import ingest_batch
 from notifications.ingest.parsing import RawMessage
 from notifications.models import DeadLetter, DeliveryStatus, Event, OutboxMessage, WebhookDelivery
 from tests.factories import EventSubscriptionFactory, PartnerFactory
-from tests.pipeline.helpers import kafka_message
+from tests.notifications.helpers import kafka_message
 
 pytestmark = pytest.mark.django_db
 

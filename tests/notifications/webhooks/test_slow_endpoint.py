@@ -7,7 +7,7 @@ import pytest
 from notifications.models import DeliveryStatus, WebhookDelivery
 from tests.factories import EventSubscriptionFactory, PartnerFactory
 from tests.fixtures.processes import wait_until
-from tests.pipeline.helpers import kafka_message
+from tests.notifications.helpers import kafka_message
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -3,7 +3,7 @@
 import pytest
 
 from notifications.sweep.run import sweep_run
-from tests.sweep.conftest import (
+from tests.notifications.sweep.conftest import (
     DORMANCY,
     DORMANCY_ADVANCE,
     DORMANCY_DAYS,

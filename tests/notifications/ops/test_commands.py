@@ -21,7 +21,7 @@ from notifications.models import (
 from notifications.ops import heartbeats
 from subscriptions.models import ApiToken, EventSubscription, Partner, hash_token
 from tests.factories import EventFactory
-from tests.ops.factories import (
+from tests.notifications.ops.factories import (
     CustomerMessageFactory,
     DeadLetterFactory,
     DeliveryAttemptFactory,
