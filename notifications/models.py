@@ -36,7 +36,8 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["event_id"], name="uniq_event_id")]
+        # Event ids are scoped to the tenant (DESIGN.md): two partners may use the same id.
+        constraints = [models.UniqueConstraint(fields=["partner", "event_id"], name="uniq_event_per_tenant")]
         indexes = [models.Index(fields=["partner", "-received_at"]), models.Index(fields=["partner", "event_name"])]
 
     def __str__(self) -> str:

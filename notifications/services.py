@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from config.partner_api.audit import audit_record
 from notifications import queue
-from notifications.ingest.batch import ingest_batch
+from notifications.ingest.batch import REUSED, ingest_batch
 from notifications.ingest.dead_letters import check_message
 from notifications.ingest.parsing import RawMessage
 from notifications.messaging.sending import message_due_ids
@@ -148,17 +148,27 @@ def dead_letter_redrive(*, dead_letter: DeadLetter) -> RedriveResult:
     if problem is not None:
         DeadLetter.objects.filter(pk=dead_letter.pk).update(reason_code=problem.code, reason=problem.reason)
         return RedriveResult(dead_letter.pk, False, problem.reason)
+    message = json.loads(value)
     with transaction.atomic():
         result = ingest_batch([raw])
-        event_id = json.loads(value)["eventId"]
-        DeadLetter.objects.filter(pk=dead_letter.pk).update(
-            status=DeadLetter.Status.REDRIVEN,
-            redriven_at=timezone.now(),
-            redriven_event=Event.objects.filter(event_id=event_id).first(),
-        )
-        transaction.on_commit(lambda: queue.enqueue_delivery_batches(result.delivery_batches))
-        transaction.on_commit(lambda: queue.enqueue_messages(result.message_ids))
-    return RedriveResult(dead_letter.pk, True, "", event_id)
+        refused = result.dead_lettered > 0  # its eventId was reused with other content: nothing is kept
+        if refused:
+            transaction.set_rollback(True)
+        else:
+            DeadLetter.objects.filter(pk=dead_letter.pk).update(
+                status=DeadLetter.Status.REDRIVEN,
+                redriven_at=timezone.now(),
+                redriven_event=Event.objects.filter(
+                    event_id=message["eventId"], partner__tenant_id=message["tenantId"]
+                ).first(),
+            )
+            transaction.on_commit(lambda: queue.enqueue_delivery_batches(result.delivery_batches))
+            transaction.on_commit(lambda: queue.enqueue_messages(result.message_ids))
+    if refused:
+        code, reason = REUSED
+        DeadLetter.objects.filter(pk=dead_letter.pk).update(reason_code=code, reason=reason)
+        return RedriveResult(dead_letter.pk, False, reason)
+    return RedriveResult(dead_letter.pk, True, "", message["eventId"])
 
 
 def subscription_send_test(*, subscription: EventSubscription) -> WebhookDelivery:

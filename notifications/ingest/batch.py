@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from notifications import guards, jsoncodec, queue
@@ -47,6 +47,15 @@ class IngestResult:
         return sum(len(b.delivery_ids) for b in self.delivery_batches)
 
 
+REUSED = ("event_id_reused", "eventId reused with different content: this tenant already sent an event with this "
+          "eventId and another eventName, occurredAt, entityId or data. Use a new eventId for a new event.")
+
+
+def _content(p: ParsedMessage) -> tuple:
+    """What must match for a message to be a repeat of a stored event with its eventId (sql.existing_events)."""
+    return (p.event_name, p.occurred_at, p.entity_id, p.data)
+
+
 def ingest_batch(messages: list[RawMessage]) -> IngestResult:
     """Ingest a batch atomically. Retries once on a unique-key race with another bridge (after a rebalance)."""
     try:
@@ -54,6 +63,44 @@ def ingest_batch(messages: list[RawMessage]) -> IngestResult:
     except IntegrityError:
         logger.info("Concurrent ingest of the same eventId; re-running the batch")
         return _ingest_batch_once(messages)
+
+
+# Errors of the database server or connection: the batch is retried whole by the bridge (it may be down). Anything
+# else a batch raises is about its content, and must not stop ingest for every tenant.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+
+def ingest_batch_isolating(messages: list[RawMessage]) -> IngestResult:
+    """ingest_batch, except that a batch failing for any reason but an unreachable database is ingested again one
+    message at a time, and a message that still fails is dead-lettered with the error as its reason: one poison
+    message (or a bug it triggers) costs that message, never the partition."""
+    try:
+        return ingest_batch(messages)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        logger.exception("A batch of %d messages failed to ingest; ingesting them one by one", len(messages))
+    total = IngestResult()
+    for raw in messages:
+        try:
+            result = ingest_batch([raw])
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            logger.exception("Message %s[%s]@%s failed to ingest; dead-lettered", raw.topic, raw.partition, raw.offset)
+            reason = f"Ingesting this message failed ({type(exc).__name__}: {exc}"[:900] + ")."
+            dead = [dead_letter(raw, "ingest_failed", reason)]
+            with transaction.atomic():
+                dead_letters_store(dead)
+            dead_letters_log(dead)
+            result = IngestResult(dead_lettered=1)
+        total.events_created += result.events_created
+        total.duplicates += result.duplicates
+        total.dead_lettered += result.dead_lettered
+        total.delivery_batches += result.delivery_batches
+        total.message_ids += result.message_ids
+        total.event_ids += result.event_ids
+    return total
 
 
 def _validate(messages: list[RawMessage]) -> tuple[list[ParsedMessage], list[DeadLetter], dict[str, sql.Tenant]]:
@@ -79,13 +126,22 @@ def _ingest_batch_once(messages: list[RawMessage]) -> IngestResult:
     result = IngestResult()
     parsed, dead, partners = _validate(messages)
     with transaction.atomic():
-        # Drop repeats: inside the batch, then against what is already stored.
-        unique: dict[str, ParsedMessage] = {}
+        # Drop repeats (the same tenant's eventId with the same content: at-least-once delivery upstream), inside
+        # the batch and against what is stored; the same tenant's eventId with other content is dead-lettered.
+        unique: dict[tuple[int, str], ParsedMessage] = {}
         for p in parsed:
-            unique.setdefault(p.event_id, p)
-        existing = sql.existing_event_ids(list(unique))
-        fresh = [p for p in unique.values() if p.event_id not in existing]
-        result.duplicates = len(parsed) - len(fresh)
+            key = (partners[p.tenant_id].pk, p.event_id)
+            first = unique.setdefault(key, p)
+            if first is not p and _content(first) != _content(p):
+                dead.append(dead_letter(p.raw, *REUSED))
+        stored_before = sql.existing_events(list(unique))
+        fresh = []
+        for key, p in unique.items():
+            if key not in stored_before:
+                fresh.append(p)
+            elif stored_before[key] != _content(p):
+                dead.append(dead_letter(p.raw, *REUSED))
+        result.duplicates = len(parsed) - len(fresh) - sum(d.reason_code == REUSED[0] for d in dead)
 
         # Events are written as COPY rows, not model instances (building those was a fifth of the bridge's time);
         # instances are made only for customer-facing events, which routing needs.

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from django.conf import settings
 from django.db import close_old_connections
-from django.db.utils import DatabaseError, InterfaceError, OperationalError
+from django.db.utils import DatabaseError
 from django.utils import timezone
 
 from notifications import queue
-from notifications.ingest.batch import ingest_batch
+from notifications.ingest.batch import TRANSIENT_ERRORS, ingest_batch_isolating
 from notifications.ingest.parsing import RawMessage
 from notifications.kafka import make_consumer
 from notifications.models import ServiceHeartbeat
@@ -118,7 +118,8 @@ class KafkaBridge:
 
     def _process_with_retries(self, batch) -> bool:
         """Ingest the batch, retrying while the database is unreachable. False after too many failures in a row
-        (the process exits non-zero and its supervisor restarts it; the uncommitted batch is read again)."""
+        (the process exits non-zero and its supervisor restarts it; the uncommitted batch is read again). Any other
+        error is one message's: it is dead-lettered and the rest goes on (ingest_batch_isolating)."""
         raw = [
             RawMessage(
                 value=m.value(), topic=m.topic(), partition=m.partition(), offset=m.offset(), key=m.key(),
@@ -129,9 +130,9 @@ class KafkaBridge:
         for attempt in range(1, self.max_consecutive_errors + 1):
             close_old_connections()
             try:
-                result = ingest_batch(raw)
+                result = ingest_batch_isolating(raw)
                 break
-            except (OperationalError, InterfaceError, DatabaseError) as exc:
+            except TRANSIENT_ERRORS as exc:
                 if self._stopping and attempt > 3:
                     return False
                 delay = min(0.5 * 2 ** (attempt - 1), 10)

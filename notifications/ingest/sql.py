@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
+from notifications import jsoncodec
 from notifications.ingest.parsing import ParsedMessage
 from notifications.models import EntitySequence, Event
 from notifications.webhooks.planning import SubscriptionTarget
@@ -156,8 +157,20 @@ def copy_insert(objs: list) -> None:
     ])
 
 
-def existing_event_ids(event_ids: list[str]) -> set[str]:
-    """The ones among `event_ids` already stored: a repeated message creates nothing."""
+def existing_events(keys: list[tuple[int, str]]) -> dict[tuple[int, str], tuple]:
+    """The stored events among `keys` ((partner pk, eventId): event ids are scoped to the tenant), each with what
+    tells a repeat from a reuse: (event name, occurred at, entity id, data). One probe of the unique index per key."""
+    if not keys:
+        return {}
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT event_id FROM {_EVENTS} WHERE event_id = ANY(%s)", [event_ids])  # noqa: S608
-        return {event_id for (event_id,) in cursor.fetchall()}
+        cursor.execute(
+            f"""
+            SELECT e.partner_id, e.event_id, e.event_name, e.occurred_at, e.entity_id, e.data
+              FROM unnest(%s::bigint[], %s::varchar[]) AS k(partner_id, event_id)
+                   JOIN {_EVENTS} e ON e.partner_id = k.partner_id AND e.event_id = k.event_id
+            """,  # noqa: S608 - names from the models' metadata
+            [[k[0] for k in keys], [k[1] for k in keys]],
+        )
+        # Django leaves jsonb as text for JSONField to parse; parsed here the same way the message was.
+        return {(row[0], row[1]): (*row[2:5], jsoncodec.loads(row[5].encode()) if isinstance(row[5], str) else row[5])
+                for row in cursor.fetchall()}
