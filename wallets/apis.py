@@ -31,9 +31,13 @@ from config.partner_api.openapi import error_response, error_responses
 from config.partner_api.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
 from notifications.models import CustomerChannel
 from subscriptions.models import TokenLevel
-from wallets import selectors, services
+from wallets import selectors
 from wallets.card_data import RejectCardDataMixin
 from wallets.models import Card, CardReissue, CardTransaction, StatusReason
+from wallets.services.cards import CardNotReissuable, card_reissue
+from wallets.services.issuance import card_create, cardholder_create, product_create, wallet_create
+from wallets.services.simulation import transaction_simulate
+from wallets.services.wallet_status import IdempotencyKeyReused, TransitionNotAllowed, wallet_change_status
 from wallets.state_machine import Actor, WalletStatus, allowed_targets
 
 READ, WRITE, ADMIN = TokenLevel.READ_ONLY, TokenLevel.STANDARD, TokenLevel.ADMIN
@@ -216,7 +220,7 @@ class ProductsApi(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        product = services.product_create(
+        product = product_create(
             partner=request.user.partner, **_actor(request), **serializer.validated_data
         )
         return Response(ProductOutput(product).data, status=status.HTTP_201_CREATED)
@@ -296,7 +300,7 @@ class CardholdersApi(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        cardholder = services.cardholder_create(
+        cardholder = cardholder_create(
             partner=request.user.partner, **_actor(request), **serializer.validated_data
         )
         return Response(CardholderOutput(cardholder).data, status=status.HTTP_201_CREATED)
@@ -382,7 +386,7 @@ class WalletsApi(APIView):
             errors["productCode"] = ["No product with this code."]
         if errors:
             raise serializers.ValidationError(errors)
-        wallet = services.wallet_create(
+        wallet = wallet_create(
             partner=partner, cardholder=cardholder, product=product, currency=data.get("currency"),
             **_actor(request),
         )
@@ -501,7 +505,7 @@ class WalletStatusApi(APIView):
         data = serializer.validated_data
         key = self._idempotency_key(request, data.get("idempotency_key"))
         try:
-            transition = services.wallet_change_status(
+            transition = wallet_change_status(
                 wallet=wallet,
                 to_status=data["status"],
                 actor=Actor.PARTNER,
@@ -510,7 +514,7 @@ class WalletStatusApi(APIView):
                 comment=data["comment"],
                 idempotency_key=key,
             )
-        except services.TransitionNotAllowed as exc:
+        except TransitionNotAllowed as exc:
             raise TransitionConflict(
                 str(exc),
                 extra={
@@ -519,7 +523,7 @@ class WalletStatusApi(APIView):
                     "allowedTargets": exc.allowed_targets,
                 },
             ) from None
-        except services.IdempotencyKeyReused as exc:
+        except IdempotencyKeyReused as exc:
             raise IdempotencyConflict(str(exc)) from None
         return Response(TransitionOutput(transition).data)
 
@@ -620,7 +624,7 @@ class CardsApi(APIView):
         wallet = selectors.wallet_get(partner=request.user.partner, wallet_id=data.pop("wallet_id"))
         if wallet is None:
             raise serializers.ValidationError({"walletId": ["No wallet with this walletId."]})
-        card = services.card_create(
+        card = card_create(
             partner=request.user.partner, wallet=wallet, **_actor(request), **data
         )
         return Response(CardOutput(card).data, status=status.HTTP_201_CREATED)
@@ -726,10 +730,10 @@ class CardReissueApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            reissue = services.card_reissue(
+            reissue = card_reissue(
                 card=card, reason=serializer.validated_data["reason"], **_actor(request)
             )
-        except services.CardNotReissuable as exc:
+        except CardNotReissuable as exc:
             raise CardStateConflict(str(exc)) from None
         return Response(self.OutputSerializer(reissue).data)
 
@@ -806,7 +810,7 @@ class SimulateTransactionApi(APIView):
             if card is None:
                 raise serializers.ValidationError({"cardId": ["No card with this cardId."]})
         original = data.get("original_transaction_id")
-        result = services.transaction_simulate(
+        result = transaction_simulate(
             card=card,
             transaction_type=data["transaction_type"],
             amount=data.get("amount"),
