@@ -4,8 +4,8 @@ become 4xx here.
 
 Access levels (`required_level`): reads 1, writes 2, card reissue 3.
 
-- `common`: what several resources share: access levels, input patterns, the 409 exceptions, the transaction output,
-  the request's audit actor and the wallet/card lookups that answer 404.
+- `common`: what several resources share: access levels, input patterns, the 409 exceptions, the base of every
+  request body, the transaction output, the request's audit actor and the wallet/card lookups that answer 404.
 - `products`, `cardholders`: card programs and the people who hold cards.
 - `wallets`: wallets, their status changes and status history.
 - `cards`: cards (kits), their transactions and reissue.

@@ -9,13 +9,12 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.partner_api.fields import StrictBooleanField, StrictCharField, StrictInputSerializer
+from config.partner_api.fields import StrictBooleanField, StrictCharField
 from config.partner_api.openapi import error_response, error_responses
 from config.partner_api.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
 from notifications.models import CustomerChannel
 from wallets import selectors
-from wallets.apis.common import E164, LOCALE, READ, SAFE_ID, WRITE, _actor
-from wallets.card_data import RejectCardDataMixin
+from wallets.apis.common import E164, LOCALE, READ, SAFE_ID, WRITE, PartnerInputSerializer, _actor
 from wallets.services.issuance import cardholder_create
 
 
@@ -45,7 +44,7 @@ class CardholdersApi(APIView):
 
     required_level = {"GET": READ, "POST": WRITE}
 
-    class InputSerializer(RejectCardDataMixin, StrictInputSerializer):
+    class InputSerializer(PartnerInputSerializer):
         class Meta:
             ref_name = "CardholdersInput"
 

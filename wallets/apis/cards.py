@@ -6,12 +6,20 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.partner_api.fields import StrictBooleanField, StrictInputSerializer
+from config.partner_api.fields import StrictBooleanField
 from config.partner_api.openapi import error_response, error_responses
 from config.partner_api.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
 from wallets import selectors
-from wallets.apis.common import ADMIN, READ, WRITE, CardStateConflict, TransactionOutput, _actor, _card_or_404
-from wallets.card_data import RejectCardDataMixin
+from wallets.apis.common import (
+    ADMIN,
+    READ,
+    WRITE,
+    CardStateConflict,
+    PartnerInputSerializer,
+    TransactionOutput,
+    _actor,
+    _card_or_404,
+)
 from wallets.models import Card, CardReissue
 from wallets.services.cards import CardNotReissuable, card_reissue
 from wallets.services.issuance import card_create
@@ -42,7 +50,7 @@ class CardsApi(APIView):
         kitNo = serializers.CharField(max_length=64, required=False, source="kit_no")
         status = serializers.ChoiceField(choices=Card.Status.choices, required=False)
 
-    class InputSerializer(RejectCardDataMixin, StrictInputSerializer):
+    class InputSerializer(PartnerInputSerializer):
         class Meta:
             ref_name = "CardsInput"
 
@@ -131,7 +139,7 @@ class CardReissueApi(APIView):
 
     required_level = {"POST": ADMIN}
 
-    class InputSerializer(RejectCardDataMixin, StrictInputSerializer):
+    class InputSerializer(PartnerInputSerializer):
         class Meta:
             ref_name = "CardReissueInput"
 

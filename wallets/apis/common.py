@@ -1,5 +1,5 @@
-"""What several wallet and card resources share: access levels, input patterns, the 409 exceptions, the transaction
-output, the request's audit actor and the wallet/card lookups that answer 404."""
+"""What several wallet and card resources share: access levels, input patterns, the 409 exceptions, the base of
+every request body, the transaction output, the request's audit actor and the wallet/card lookups that answer 404."""
 
 import re
 
@@ -8,8 +8,10 @@ from rest_framework.exceptions import NotFound
 
 from config.partner_api.audit import actor_of_request
 from config.partner_api.errors import Conflict
+from config.partner_api.fields import StrictInputSerializer
 from subscriptions.models import TokenLevel
 from wallets import selectors
+from wallets.card_data import RejectCardDataMixin
 from wallets.models import Card, CardTransaction, Wallet
 
 READ, WRITE, ADMIN = TokenLevel.READ_ONLY, TokenLevel.STANDARD, TokenLevel.ADMIN
@@ -30,6 +32,14 @@ class IdempotencyConflict(Conflict):
 
 class CardStateConflict(Conflict):
     default_code = "card_not_reissuable"
+
+
+# The base of every request body here. Its docstring is what partners read: drf-spectacular describes a request body
+# with the first docstring up its class tree, which would otherwise be RejectCardDataMixin's developer notes.
+class PartnerInputSerializer(RejectCardDataMixin, StrictInputSerializer):
+    """Fields not listed here are refused with a 400, and so is card data: a field named like a card number, CVV or
+    PIN, or a value with a run of 12 or more digits (UUIDs and the phone number aside). Send only a card's last four
+    digits."""
 
 
 def _actor(request) -> dict[str, str]:

@@ -5,13 +5,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.partner_api.fields import StrictCharField, StrictInputSerializer, StrictIntegerField
+from config.partner_api.fields import StrictCharField, StrictIntegerField
 from config.partner_api.openapi import error_response, error_responses
 from config.partner_api.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
 from notifications.models import CustomerChannel
 from wallets import selectors
-from wallets.apis.common import CURRENCY, LOCALE, READ, WRITE, _actor
-from wallets.card_data import RejectCardDataMixin
+from wallets.apis.common import CURRENCY, LOCALE, READ, WRITE, PartnerInputSerializer, _actor
 from wallets.services.issuance import product_create
 
 
@@ -30,7 +29,7 @@ class ProductsApi(APIView):
 
     required_level = {"GET": READ, "POST": WRITE}
 
-    class InputSerializer(RejectCardDataMixin, StrictInputSerializer):
+    class InputSerializer(PartnerInputSerializer):
         class Meta:
             ref_name = "ProductsInput"
 

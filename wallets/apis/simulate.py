@@ -9,11 +9,10 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.partner_api.fields import StrictCharField, StrictInputSerializer
+from config.partner_api.fields import StrictCharField
 from config.partner_api.openapi import error_response, error_responses
 from wallets import selectors
-from wallets.apis.common import CURRENCY, WRITE, TransactionOutput
-from wallets.card_data import RejectCardDataMixin
+from wallets.apis.common import CURRENCY, WRITE, PartnerInputSerializer, TransactionOutput
 from wallets.models import CardTransaction
 from wallets.services.simulation import transaction_simulate
 
@@ -24,7 +23,7 @@ class SimulateTransactionApi(APIView):
 
     required_level = {"POST": WRITE}
 
-    class InputSerializer(RejectCardDataMixin, StrictInputSerializer):
+    class InputSerializer(PartnerInputSerializer):
         class Meta:
             ref_name = "SimulateTransactionInput"
 
@@ -58,6 +57,9 @@ class SimulateTransactionApi(APIView):
     @extend_schema(
         operation_id="simulate_transaction",
         summary="Simulate a card transaction (sandbox): approved or declined, with the matching events",
+        description="Sandbox only. The transaction is approved or declined on the card's status, the wallet's status "
+        "and its balance as a real one would be; it is recorded, an approved one moves the balance, and the same "
+        "events are emitted. Where simulation is switched off (production) this endpoint answers 404.",
         request=InputSerializer,
         responses={201: OutputSerializer, **error_responses(400),
                    404: error_response(404, "The simulate API is disabled in this environment.")},

@@ -6,7 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.partner_api.fields import StrictCharField, StrictInputSerializer
+from config.partner_api.fields import StrictCharField
 from config.partner_api.openapi import error_response, error_responses
 from config.partner_api.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
 from wallets import selectors
@@ -16,11 +16,11 @@ from wallets.apis.common import (
     READ,
     WRITE,
     IdempotencyConflict,
+    PartnerInputSerializer,
     TransitionConflict,
     _actor,
     _wallet_or_404,
 )
-from wallets.card_data import RejectCardDataMixin
 from wallets.models import StatusReason
 from wallets.services.issuance import wallet_create
 from wallets.services.wallet_status import IdempotencyKeyReused, TransitionNotAllowed, wallet_change_status
@@ -70,7 +70,7 @@ class WalletsApi(APIView):
         status = serializers.ChoiceField(choices=[s.value for s in WalletStatus], required=False)
         customerId = serializers.CharField(max_length=100, required=False, source="customer_id")
 
-    class InputSerializer(RejectCardDataMixin, StrictInputSerializer):
+    class InputSerializer(PartnerInputSerializer):
         class Meta:
             ref_name = "WalletsInput"
 
@@ -174,15 +174,14 @@ class WalletStatusApi(APIView):
 
     required_level = {"POST": WRITE}
 
-    class InputSerializer(RejectCardDataMixin, StrictInputSerializer):
+    class InputSerializer(PartnerInputSerializer):
         class Meta:
             ref_name = "WalletStatusInput"
 
         status = serializers.ChoiceField(choices=[s.value for s in WalletStatus])
         reason = serializers.ChoiceField(
             choices=StatusReason.values,
-            help_text="Reason code (docs/wallets.md). OTHER requires a comment; CARD_EXPIRED is set by the "
-            "platform only.",
+            help_text="Why the status changes. OTHER requires a comment; CARD_EXPIRED is set by the platform only.",
         )
         comment = StrictCharField(max_length=500, required=False, default="", allow_blank=True)
         idempotencyKey = serializers.RegexField(
@@ -195,6 +194,10 @@ class WalletStatusApi(APIView):
     @extend_schema(
         operation_id="wallets_status_update",
         summary="Change a wallet's status",
+        description="Moves the wallet to `status` if that move is open to you from its current status (the wallet's "
+        "`allowedStatusTargets` lists those moves). A move that is not allowed is a 409 that names the statuses the "
+        "wallet can move to. Emits WALLET_STATUS_CHANGED, and also WALLET_LOCKED, WALLET_BLOCKED, "
+        "WALLET_FRAUD_SUSPENDED or WALLET_CLOSED when the wallet moves to one of those statuses.",
         request=InputSerializer,
         parameters=[
             OpenApiParameter(
