@@ -12,7 +12,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from wallets import services
 from wallets.models import (
     SYSTEM_ONLY_REASONS,
     Card,
@@ -24,6 +23,7 @@ from wallets.models import (
     Wallet,
     WalletStatusTransition,
 )
+from wallets.services.wallet_status import TransitionNotAllowed, wallet_change_status
 from wallets.state_machine import Actor, WalletStatus
 
 UNBLOCKABLE = (WalletStatus.BLOCKED, WalletStatus.FRAUD)
@@ -149,7 +149,7 @@ class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         done = 0
         for wallet in wallets:
             try:
-                transition = services.wallet_change_status(
+                transition = wallet_change_status(
                     wallet=wallet,
                     to_status=WalletStatus.ACTIVE,
                     actor=Actor.SUPPORT,
@@ -157,7 +157,7 @@ class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     reason=reason,
                     comment=comment,
                 )
-            except (services.TransitionNotAllowed, ValidationError) as exc:
+            except (TransitionNotAllowed, ValidationError) as exc:
                 # E.g. another agent changed the wallet since the list was loaded.
                 self.message_user(request, f"Wallet {wallet.wallet_id} not unblocked: {exc}", messages.ERROR)
                 continue

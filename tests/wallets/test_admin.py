@@ -9,7 +9,7 @@ from subscriptions.models import AuditEntry
 from tests.factories import CardFactory, CardholderFactory, WalletFactory
 from tests.wallets.helpers import outbox
 from wallets.models import WalletStatusTransition
-from wallets.services import wallet_change_status
+from wallets.services.wallet_status import wallet_change_status
 from wallets.state_machine import Actor
 
 CHANGELIST = "/admin/wallets/wallet/"

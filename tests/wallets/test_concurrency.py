@@ -9,7 +9,7 @@ from django.db import connection, transaction
 
 from tests.factories import PartnerFactory, WalletFactory
 from wallets.models import Wallet, WalletStatusTransition
-from wallets.services import TransitionNotAllowed, wallet_change_status
+from wallets.services.wallet_status import TransitionNotAllowed, wallet_change_status
 from wallets.state_machine import Actor
 
 pytestmark = pytest.mark.django_db(transaction=True)

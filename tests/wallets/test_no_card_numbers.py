@@ -13,7 +13,7 @@ from notifications.ingest.parsing import RawMessage
 from notifications.models import Event, OutboxMessage
 from tests.factories import CardFactory, EventSubscriptionFactory
 from wallets.models import Card, Wallet
-from wallets.services import card_expire
+from wallets.services.cards import card_expire
 
 API = "/prepaid/auth/v1"
 PAN = "4111111111111111"  # a Luhn-valid test card number

@@ -10,7 +10,7 @@ from subscriptions.models import AuditEntry
 from tests.factories import WalletFactory
 from tests.wallets.helpers import outbox
 from wallets.models import WalletStatusTransition
-from wallets.services import TransitionNotAllowed, wallet_change_status
+from wallets.services.wallet_status import TransitionNotAllowed, wallet_change_status
 from wallets.state_machine import Actor, TransactionKind, WalletStatus, can_transition, transaction_allowed
 
 # DESIGN.md "Wallet status state machine", copied row by row: from -> (partner may move it to, only support staff

@@ -19,7 +19,7 @@ from tests.notifications.sweep.conftest import (
     notices,
 )
 from wallets.models import Card, WalletStatusTransition
-from wallets.services import card_reissue
+from wallets.services.cards import card_reissue
 
 pytestmark = pytest.mark.django_db
 

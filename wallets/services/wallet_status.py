@@ -1,0 +1,196 @@
+"""Wallet status changes. Every status change goes through `wallet_change_status`, which asks
+`wallets.state_machine` (the one place the transition table lives) and records the transition, emits the events and
+audits in the same transaction as the change."""
+
+import hashlib
+import json
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from config.logging import log_context
+from config.partner_api.audit import audit_record
+from notifications.outbox import publish_event
+from subscriptions.models import AuditChannel
+from wallets.models import (
+    COMMENT_REQUIRED_REASONS,
+    SYSTEM_ONLY_REASONS,
+    StatusChangeIdempotencyKey,
+    StatusReason,
+    TransitionChannel,
+    Wallet,
+    WalletStatusTransition,
+)
+from wallets.services.event_data import _wallet_event_data
+from wallets.state_machine import Actor, WalletStatus, allowed_targets, can_transition
+
+logger = logging.getLogger(__name__)
+
+# The catalog's specific event for a new status, emitted beside WALLET_STATUS_CHANGED.
+SPECIFIC_STATUS_EVENTS: dict[WalletStatus, str] = {
+    WalletStatus.LOCKED: "WALLET_LOCKED",
+    WalletStatus.BLOCKED: "WALLET_BLOCKED",
+    WalletStatus.FRAUD: "WALLET_FRAUD_SUSPENDED",
+    WalletStatus.CLOSED: "WALLET_CLOSED",
+}
+
+_TRANSITION_CHANNEL: dict[Actor, str] = {
+    Actor.PARTNER: TransitionChannel.PARTNER_API,
+    Actor.SUPPORT: TransitionChannel.SUPPORT,
+    Actor.SYSTEM: TransitionChannel.SYSTEM,
+}
+_AUDIT_CHANNEL: dict[Actor, str] = {
+    Actor.PARTNER: AuditChannel.PARTNER_API,
+    Actor.SUPPORT: AuditChannel.ADMIN,
+    Actor.SYSTEM: AuditChannel.SYSTEM,
+}
+
+
+class TransitionNotAllowed(Exception):
+    """The state machine refuses this status change for this actor; `allowed_targets` lists what it would allow."""
+
+    def __init__(self, current: str, target: str, allowed_targets: frozenset[str] | list[str]):
+        self.current = str(current)
+        self.target = str(target)
+        self.allowed_targets = sorted(str(t) for t in allowed_targets)
+        super().__init__(
+            f"A wallet in status {self.current} cannot be moved to {self.target}; "
+            f"allowed: {', '.join(self.allowed_targets) or 'none'}."
+        )
+
+
+class IdempotencyKeyReused(Exception):
+    """The idempotency key was already used for a different request."""
+
+
+def _validate_status_change(*, to_status: str, reason: str, comment: str, actor: Actor) -> None:
+    errors: dict[str, list[str]] = {}
+    if to_status not in {status.value for status in WalletStatus}:
+        errors["status"] = [f"Unknown status {to_status!r}."]
+    if reason not in StatusReason.values:
+        errors["reason"] = [f"Unknown reason code {reason!r}; see the documented list."]
+    elif reason in SYSTEM_ONLY_REASONS and actor is not Actor.SYSTEM:
+        errors["reason"] = [f"The reason {reason} is set by the platform only."]
+    elif reason in COMMENT_REQUIRED_REASONS and not comment.strip():
+        errors["comment"] = [f"A comment is required with the reason {reason}."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _status_request_fingerprint(*, wallet: Wallet, to_status: str, reason: str, comment: str) -> str:
+    body = {"walletId": str(wallet.wallet_id), "status": str(to_status), "reason": reason, "comment": comment}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def wallet_change_status(
+    *,
+    wallet: Wallet,
+    to_status: str,
+    actor: Actor,
+    actor_name: str,
+    reason: str,
+    comment: str = "",
+    channel: str | None = None,
+    idempotency_key: str | None = None,
+) -> WalletStatusTransition:
+    """Move `wallet` to `to_status` on behalf of `actor`, if the state machine allows it.
+
+    Locks the wallet row and decides on the status read under the lock, so concurrent changes serialize and the
+    later one is judged against the earlier one's result. Writes the immutable transition, emits
+    WALLET_STATUS_CHANGED (plus WALLET_LOCKED/BLOCKED/FRAUD_SUSPENDED/CLOSED where the catalog has one) and an audit
+    entry, all in one transaction. With `idempotency_key`, a repeat of the same request returns the first transition
+    and a different request with the key raises IdempotencyKeyReused.
+
+    Raises TransitionNotAllowed (with the allowed targets) or ValidationError (unknown status or reason, a
+    system-only reason from another actor, OTHER without a comment). `wallet.status` is refreshed on return."""
+    actor = Actor(actor)
+    comment = comment or ""
+    _validate_status_change(to_status=to_status, reason=reason, comment=comment, actor=actor)
+    to_status = WalletStatus(to_status)
+    channel = channel or _TRANSITION_CHANNEL[actor]
+    if channel not in TransitionChannel.values:
+        raise ValueError(f"Unknown transition channel {channel!r}")
+
+    with log_context(tenant=wallet.partner.tenant_id, wallet_id=str(wallet.wallet_id)), transaction.atomic():
+        # of=("self",): lock only the wallet row, not the partner/cardholder rows joined in.
+        locked = (
+            Wallet.objects.select_for_update(of=("self",))
+            .select_related("partner", "cardholder")
+            .get(pk=wallet.pk)
+        )
+        fingerprint = ""
+        if idempotency_key:
+            fingerprint = _status_request_fingerprint(
+                wallet=locked, to_status=to_status, reason=reason, comment=comment
+            )
+            previous = (
+                StatusChangeIdempotencyKey.objects.select_related("transition")
+                .filter(partner=locked.partner, key=idempotency_key)
+                .first()
+            )
+            if previous is not None:
+                if previous.fingerprint != fingerprint:
+                    raise IdempotencyKeyReused(
+                        "This Idempotency-Key was already used with a different request body or wallet."
+                    )
+                logger.info("Status change replayed for idempotency key")
+                wallet.status = locked.status
+                return previous.transition
+
+        current = WalletStatus(locked.status)
+        if not can_transition(current, to_status, actor):
+            raise TransitionNotAllowed(current, to_status, allowed_targets(current, actor))
+
+        locked.status = to_status
+        locked.save(update_fields=["status", "updated_at"])
+        data = {
+            **_wallet_event_data(locked),
+            "previousStatus": current.value,
+            "newStatus": to_status.value,
+            "reason": reason,
+            "comment": comment,
+            "channel": channel,
+        }
+        entity_id = str(locked.wallet_id)
+        outbox = publish_event(
+            partner=locked.partner, event_name="WALLET_STATUS_CHANGED", data=data, entity_id=entity_id
+        )
+        transition = WalletStatusTransition.objects.create(
+            wallet=locked,
+            from_status=current,
+            to_status=to_status,
+            reason=reason,
+            comment=comment,
+            actor=actor_name[:200],
+            channel=channel,
+            event_id=outbox.event_id,
+        )
+        specific = SPECIFIC_STATUS_EVENTS.get(to_status)
+        if specific:
+            publish_event(partner=locked.partner, event_name=specific, data=data, entity_id=entity_id)
+        audit_record(
+            channel=_AUDIT_CHANNEL[actor],
+            actor=actor_name,
+            action="wallet.status_changed",
+            object_type="wallet",
+            object_id=locked.wallet_id,
+            partner=locked.partner,
+            before={"status": current.value},
+            after={"status": to_status.value, "reason": reason, "comment": comment, "channel": channel},
+        )
+        if idempotency_key:
+            try:
+                # A savepoint: the same key racing on another wallet loses here, and its whole change rolls back.
+                with transaction.atomic():
+                    StatusChangeIdempotencyKey.objects.create(
+                        partner=locked.partner, key=idempotency_key, fingerprint=fingerprint, transition=transition
+                    )
+            except IntegrityError:
+                raise IdempotencyKeyReused("This Idempotency-Key is being used by another request.") from None
+        logger.info(
+            "Wallet status changed %s -> %s by %s (%s, reason %s)", current, to_status, actor, channel, reason
+        )
+
+    wallet.status = locked.status
+    return transition
