@@ -16,8 +16,8 @@ from django.utils import timezone
 from subscriptions import services as subscription_services
 from subscriptions.catalog import ALL_EVENTS
 from subscriptions.models import ApiToken, AuditChannel, EventSubscription, Partner, TokenLevel
-from wallets import services as wallet_services
 from wallets.models import Card, Cardholder, Product, Wallet
+from wallets.services import issuance as wallet_services
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from notifications.sweep import sql
 from notifications.sweep.advance import local_midnight
 from notifications.sweep.report import DORMANCY, EXPIRY, SkipReason, SweepProgress, SweepRow, SweepRun, notice_event_id
 from wallets.models import Card
-from wallets.services import card_expire, card_inactivate_for_dormancy
+from wallets.services.cards import card_expire, card_inactivate_for_dormancy
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ def tenants():
 
 
 def test_another_tenant_reusing_an_event_id_is_delivered_normally(tenants):
-    acme, globex = tenants
+    _acme, globex = tenants
     first = kafka_message("acme", eventId="shared-id-1")
     second = kafka_message("globex", eventId="shared-id-1")
     assert ingest_batch([raw(first)]).events_created == 1
