@@ -17,3 +17,4 @@ urlpatterns = [
 ]
 
 handler404 = "config.partner_api.errors.not_found"
+handler500 = "config.partner_api.errors.server_error"

@@ -4,10 +4,13 @@ for validation errors, so clients can read either."""
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import JsonResponse
 from django.views.defaults import page_not_found
+from django.views.defaults import server_error as django_server_error
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -30,6 +33,8 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     response = drf_exception_handler(exc, context)
     if response is None:
+        if isinstance(exc, RequestDataTooBig):
+            return Response(body_too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         if isinstance(exc, IntegrityError):
             logger.warning("Integrity error turned into 409: %s", exc)
             return Response(
@@ -51,8 +56,21 @@ def exception_handler(exc, context):
     return response
 
 
+def body_too_large_body() -> dict:
+    limit = settings.PARTNER_API_MAX_BODY_BYTES
+    return {"error": {"code": "request_too_large", "message": f"The request body is larger than {limit} bytes."}}
+
+
 def not_found(request, exception=None):
     """404 for URLs no route matches: the API's JSON error shape under the API prefix, Django's page elsewhere."""
     if request.path.startswith("/prepaid/"):
         return JsonResponse({"error": {"code": "not_found", "message": "No such resource."}}, status=404)
     return page_not_found(request, exception)
+
+
+def server_error(request):
+    """500: the API's JSON error shape under the API prefix (nothing of the error leaks), Django's page elsewhere."""
+    if request.path.startswith("/prepaid/"):
+        return JsonResponse({"error": {"code": "server_error", "message": "Something went wrong on our side; the "
+                                       "request can be retried."}}, status=500)
+    return django_server_error(request)

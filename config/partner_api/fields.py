@@ -37,8 +37,11 @@ class StrictCharField(serializers.CharField):
 
 
 class StrictInputSerializer(serializers.Serializer):
-    """Rejects fields it does not declare. `ignored_fields` are accepted and dropped: the read-only fields of the
-    matching response, so a client can send back what it read (GET, change, PUT)."""
+    """Fields not listed here are refused with a 400 naming them; read-only fields of the response may be sent back
+    as they were read and are ignored."""
+
+    # (Partner-facing: drf-spectacular shows this docstring as the request body's description. `ignored_fields`
+    # are the read-only fields of the matching response, so a client can send back what it read: GET, change, PUT.)
 
     ignored_fields: tuple[str, ...] = ()
 

@@ -70,6 +70,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # MIDDLEWARE
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.partner_api.limits.PartnerApiLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -182,7 +183,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["config.partner_api.authentication.TenantTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["config.partner_api.permissions.HasTokenLevel"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.partner_api.limits.PartnerJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.partner_api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"failed_auth": env.str("FAILED_AUTH_THROTTLE_RATE", default="20/min")},
@@ -238,6 +239,12 @@ ADVANCE_DEFAULT_PERIODS = env.list("ADVANCE_DEFAULT_PERIODS", cast=int, default=
 ADVANCE_CATCHUP_DAYS = env.int("ADVANCE_CATCHUP_DAYS", default=7)
 # Cards per transaction: bounds memory and lock time of one step of the sweep.
 ADVANCE_SWEEP_CHUNK_SIZE = env.int("ADVANCE_SWEEP_CHUNK_SIZE", default=2000)
+
+# PARTNER API LIMITS (config/partner_api/limits.py; docs/security.md)
+PARTNER_API_MAX_BODY_BYTES = env.int("PARTNER_API_MAX_BODY_BYTES", default=1024 * 1024)
+PARTNER_API_MAX_JSON_DEPTH = env.int("PARTNER_API_MAX_JSON_DEPTH", default=32)
+# Django's own cap on a body read without a Content-Length (chunked): the same limit, answered 413 by the API.
+DATA_UPLOAD_MAX_MEMORY_SIZE = PARTNER_API_MAX_BODY_BYTES
 
 # SUBSCRIPTIONS (partner API)
 # Shared cache: the failed-authentication throttle counts per client IP across every web process.
