@@ -23,10 +23,17 @@ from config.partner_api.audit import actor_of_request
 from config.partner_api.errors import Conflict
 from config.partner_api.fields import StrictBooleanField, StrictCharField, StrictInputSerializer, StrictIntegerField
 from config.partner_api.openapi import error_responses
-from subscriptions import selectors, services
+from subscriptions import selectors
 from subscriptions.catalog import ALL_EVENTS, CATEGORIES, get_event
 from subscriptions.destinations import MAX_URL_LENGTH, validate_destination_url
 from subscriptions.models import EventSubscription, TokenLevel
+from subscriptions.services.secrets import subscription_secret_reveal, subscription_secret_rotate
+from subscriptions.services.subscriptions import (
+    SubscriptionExists,
+    subscription_create,
+    subscription_delete,
+    subscription_update,
+)
 from subscriptions.validators import (
     ADVANCE_PERIOD_MAX_DAYS,
     ADVANCE_PERIODS_MAX_COUNT,
@@ -332,7 +339,7 @@ class SubscriptionCreateApi(APIView):
         retry = data.get("retryConfig", {})
         channel, actor = actor_of_request(request)
         try:
-            subscription = services.subscription_create(
+            subscription = subscription_create(
                 partner=request.user.partner,
                 event_name=data["eventName"],
                 destination=data["destination"],
@@ -343,7 +350,7 @@ class SubscriptionCreateApi(APIView):
                 channel=channel,
                 actor=actor,
             )
-        except services.SubscriptionExists as exc:
+        except SubscriptionExists as exc:
             raise Conflict(str(exc), extra={"eventName": exc.event_name}) from None
         except DjangoValidationError as exc:
             _raise_api_validation(exc)
@@ -403,7 +410,7 @@ class SubscriptionUpdateApi(APIView):
         retry = data.get("retryConfig", {})
         channel, actor = actor_of_request(request)
         try:
-            subscription = services.subscription_update(
+            subscription = subscription_update(
                 subscription=subscription,
                 is_enabled=data.get("isEnabled"),
                 destination=data.get("destination"),
@@ -471,7 +478,7 @@ class SubscriptionDeleteApi(APIView):
         subscription = _get_subscription_or_404(request, event_name)
         channel, actor = actor_of_request(request)
         try:
-            services.subscription_delete(subscription=subscription, channel=channel, actor=actor)
+            subscription_delete(subscription=subscription, channel=channel, actor=actor)
         except EventSubscription.DoesNotExist:
             raise _deleted_meanwhile(event_name) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -507,7 +514,7 @@ class SubscriptionSecretApi(APIView):
     def get(self, request, event_name: str):
         subscription = _get_subscription_or_404(request, event_name)
         channel, actor = actor_of_request(request)
-        secret = services.subscription_secret_reveal(subscription=subscription, channel=channel, actor=actor)
+        secret = subscription_secret_reveal(subscription=subscription, channel=channel, actor=actor)
         return Response(SubscriptionSecretApi.OutputSerializer(_secret_payload(subscription, secret)).data)
 
 
@@ -545,7 +552,7 @@ class SubscriptionSecretRotateApi(APIView):
         subscription = _get_subscription_or_404(request, event_name)
         channel, actor = actor_of_request(request)
         try:
-            subscription = services.subscription_secret_rotate(
+            subscription = subscription_secret_rotate(
                 subscription=subscription, channel=channel, actor=actor
             )
         except EventSubscription.DoesNotExist:
