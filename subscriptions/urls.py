@@ -10,7 +10,8 @@ from subscriptions.apis.event_types import EventTypeDetailApi, EventTypeListApi
 from subscriptions.apis.secrets import SubscriptionSecretApi, SubscriptionSecretRotateApi
 from subscriptions.apis.subscriptions import SubscriptionCollectionApi, SubscriptionDetailApi
 
-EVENT_NAME = r"(?P<event_name>[^/]+)"
+# Named as the seed and the OpenAPI paths write it: {eventName}.
+EVENT_NAME = r"(?P<eventName>[^/]+)"
 # An optional trailing slash that the OpenAPI path leaves out (non-capturing groups are dropped from it).
 SLASH = r"(?:/)?"
 

@@ -65,8 +65,8 @@ class SubscriptionSecretApi(APIView):
             )
         ],
     )
-    def get(self, request, event_name: str):
-        subscription = get_subscription_or_404(request, event_name)
+    def get(self, request, eventName: str):
+        subscription = get_subscription_or_404(request, eventName)
         channel, actor = actor_of_request(request)
         secret = subscription_secret_reveal(subscription=subscription, channel=channel, actor=actor)
         return Response(SubscriptionSecretApi.OutputSerializer(_secret_payload(subscription, secret)).data)
@@ -102,15 +102,15 @@ class SubscriptionSecretRotateApi(APIView):
             )
         ],
     )
-    def post(self, request, event_name: str):
-        subscription = get_subscription_or_404(request, event_name)
+    def post(self, request, eventName: str):
+        subscription = get_subscription_or_404(request, eventName)
         channel, actor = actor_of_request(request)
         try:
             subscription = subscription_secret_rotate(
                 subscription=subscription, channel=channel, actor=actor
             )
         except EventSubscription.DoesNotExist:
-            raise deleted_meanwhile(event_name) from None
+            raise deleted_meanwhile(eventName) from None
         return Response(SubscriptionSecretRotateApi.OutputSerializer(
             _secret_payload(subscription, subscription.secret)
         ).data)

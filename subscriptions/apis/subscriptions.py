@@ -329,7 +329,7 @@ class SubscriptionCollectionApi(SubscriptionListApi, SubscriptionCreateApi, Subs
 
 
 EVENT_NAME_PATH = OpenApiParameter(
-    "event_name", OpenApiTypes.STR, OpenApiParameter.PATH,
+    "eventName", OpenApiTypes.STR, OpenApiParameter.PATH,
     description="The subscription's eventName, e.g. TRANSACTION_NOTIFICATION or ALL_EVENTS."
 )
 
@@ -348,8 +348,8 @@ class SubscriptionDetailGetApi(APIView):
         responses={200: OpenApiResponse(OutputSerializer, description="The subscription."), **error_responses(404)},
         examples=[OpenApiExample("Subscription", value=_SUBSCRIPTION_EXAMPLE, response_only=True)],
     )
-    def get(self, request, event_name: str):
-        subscription = get_subscription_or_404(request, event_name)
+    def get(self, request, eventName: str):
+        subscription = get_subscription_or_404(request, eventName)
         return Response(SubscriptionDetailGetApi.OutputSerializer(subscription).data)
 
 
@@ -365,13 +365,13 @@ class SubscriptionDeleteApi(APIView):
         parameters=[EVENT_NAME_PATH],
         responses={204: OpenApiResponse(description="Deleted; no body."), **error_responses(404)},
     )
-    def delete(self, request, event_name: str):
-        subscription = get_subscription_or_404(request, event_name)
+    def delete(self, request, eventName: str):
+        subscription = get_subscription_or_404(request, eventName)
         channel, actor = actor_of_request(request)
         try:
             subscription_delete(subscription=subscription, channel=channel, actor=actor)
         except EventSubscription.DoesNotExist:
-            raise deleted_meanwhile(event_name) from None
+            raise deleted_meanwhile(eventName) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
