@@ -57,6 +57,8 @@ class DestinationField(StrictCharField):
 
 
 class RetryConfigInputSerializer(StrictInputSerializer):
+    """How failed webhook deliveries are retried. Unknown fields are rejected (400)."""
+
     maxRetries = StrictIntegerField(
         min_value=MAX_RETRIES_MIN,
         max_value=MAX_RETRIES_MAX,

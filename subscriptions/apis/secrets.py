@@ -81,7 +81,7 @@ class SubscriptionSecretRotateApi(APIView):
         tags=[TAG_SUBSCRIPTIONS],
         summary="Rotate the signing secret",
         description="Creates a new signing secret and returns it. The previous secret keeps signing beside the "
-        "new one (two space-separated `v1,` signatures) for 24 hours (WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS), "
+        "new one (two space-separated `v1,` signatures) for 24 hours, until the response's previousSecretExpiresAt, "
         "so receivers can switch without losing a webhook. Rotating again within that window drops the older "
         "secret. No request body. Requires token level 3.",
         parameters=[EVENT_NAME_PATH],

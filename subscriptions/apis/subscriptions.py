@@ -153,7 +153,7 @@ class SubscriptionListApi(APIView):
         operation_id="event_subscriptions_list",
         tags=[TAG_SUBSCRIPTIONS],
         summary="List the tenant's subscriptions",
-        description="Returns all configured subscriptions for the tenant (seed 001), ordered by eventName. "
+        description="Returns all configured subscriptions for the tenant, ordered by eventName. "
         "Signing secrets are never included; read one with GET /event-subscriptions/{eventName}/secret.",
         responses={200: OpenApiResponse(OutputSerializer, description="The tenant's subscriptions.")},
         examples=[
@@ -172,6 +172,8 @@ class SubscriptionCreateApi(APIView):
     required_level = {"POST": TokenLevel.STANDARD}
 
     class InputSerializer(StrictInputSerializer):
+        """A new subscription. Unknown fields are rejected (400)."""
+
         eventName = EventNameField()
         isEnabled = StrictBooleanField(required=False, default=True, help_text="Default true.")
         destination = DestinationField()
@@ -216,8 +218,8 @@ class SubscriptionCreateApi(APIView):
             **error_responses(400, 409),
         },
         examples=[
-            OpenApiExample("Seed 001: transaction webhook", value=SEED_CREATE_REQUEST, request_only=True),
-            OpenApiExample("Seed 001: advance event schedule", value=SEED_ADVANCE_REQUEST, request_only=True),
+            OpenApiExample("Transaction webhook", value=SEED_CREATE_REQUEST, request_only=True),
+            OpenApiExample("Advance event schedule", value=SEED_ADVANCE_REQUEST, request_only=True),
             OpenApiExample("Created", value={**_SUBSCRIPTION_EXAMPLE, "secret": EXAMPLE_SECRET}, response_only=True,
                            status_codes=["201"]),
         ],
@@ -253,6 +255,9 @@ class SubscriptionUpdateApi(APIView):
     required_level = {"PUT": TokenLevel.STANDARD}
 
     class InputSerializer(StrictInputSerializer):
+        """The subscription to change, named by eventName, and the fields to change. The read-only fields of a GET
+        response may be sent back and are ignored; any other unknown field is rejected (400)."""
+
         # Read-only fields of a GET response are ignored, so a read-modify-write round trip works.
         ignored_fields = READ_ONLY_RESPONSE_FIELDS
 
@@ -283,7 +288,7 @@ class SubscriptionUpdateApi(APIView):
             **error_responses(400, 404),
         },
         examples=[
-            OpenApiExample("Seed 001: move the destination", value=SEED_UPDATE_REQUEST, request_only=True),
+            OpenApiExample("Move the destination", value=SEED_UPDATE_REQUEST, request_only=True),
             OpenApiExample("Disable", value={"eventName": "TRANSACTION_NOTIFICATION", "isEnabled": False},
                            request_only=True),
             OpenApiExample(
