@@ -10,10 +10,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from subscriptions import services
 from subscriptions.catalog import SUBSCRIBABLE_EVENT_NAMES
 from subscriptions.destinations import MAX_URL_LENGTH, validate_destination_url
 from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription, Partner
+from subscriptions.services.partners import partner_create, partner_update, validate_tenant_id
+from subscriptions.services.secrets import subscription_secret_rotate
+from subscriptions.services.subscriptions import subscription_create, subscription_delete, subscription_update
+from subscriptions.services.tokens import token_issue, token_revoke
 from subscriptions.validators import (
     normalize_advance_periods,
     validate_max_retries,
@@ -50,7 +53,7 @@ class PartnerForm(forms.ModelForm):
 
     def clean_tenant_id(self) -> str:
         tenant_id = self.cleaned_data["tenant_id"]
-        services.validate_tenant_id(tenant_id)
+        validate_tenant_id(tenant_id)
         if Partner.objects.filter(tenant_id__iexact=tenant_id).exclude(pk=self.instance.pk).exists():
             raise ValidationError("A partner with this tenant id already exists.")
         return tenant_id
@@ -75,15 +78,15 @@ class PartnerAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: Partner, form, change: bool) -> None:
         if change:
             fresh = Partner.objects.get(pk=obj.pk)
-            services.partner_update(
+            partner_update(
                 partner=fresh, name=obj.name, is_active=obj.is_active, channel=ADMIN, actor=_actor(request)
             )
             return
-        partner = services.partner_create(
+        partner = partner_create(
             tenant_id=obj.tenant_id, name=obj.name, channel=ADMIN, actor=_actor(request)
         )
         if not obj.is_active:
-            services.partner_update(partner=partner, is_active=False, channel=ADMIN, actor=_actor(request))
+            partner_update(partner=partner, is_active=False, channel=ADMIN, actor=_actor(request))
         obj.pk, obj.created_at = partner.pk, partner.created_at
 
 
@@ -139,7 +142,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: ApiToken, form, change: bool) -> None:
         if change:
             return
-        token, raw = services.token_issue(
+        token, raw = token_issue(
             partner=obj.partner, name=obj.name, level=obj.level, channel=ADMIN, actor=_actor(request)
         )
         obj.pk, obj.prefix, obj.token_hash, obj.created_at = token.pk, token.prefix, token.token_hash, token.created_at
@@ -153,7 +156,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke_tokens(self, request, queryset: QuerySet[ApiToken]) -> None:
         count = 0
         for token in queryset.select_related("partner").filter(revoked_at__isnull=True):
-            services.token_revoke(token=token, channel=ADMIN, actor=_actor(request))
+            token_revoke(token=token, channel=ADMIN, actor=_actor(request))
             count += 1
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
 
@@ -256,7 +259,7 @@ class EventSubscriptionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: EventSubscription, form, change: bool) -> None:
         data = form.cleaned_data
         if change:
-            services.subscription_update(
+            subscription_update(
                 subscription=obj,
                 is_enabled=data["is_enabled"],
                 destination=data["destination"],
@@ -268,7 +271,7 @@ class EventSubscriptionAdmin(admin.ModelAdmin):
             )
             obj.refresh_from_db()
             return
-        created = services.subscription_create(
+        created = subscription_create(
             partner=data["partner"],
             event_name=data["event_name"],
             destination=data["destination"],
@@ -283,23 +286,23 @@ class EventSubscriptionAdmin(admin.ModelAdmin):
         obj.refresh_from_db()
 
     def delete_model(self, request, obj: EventSubscription) -> None:
-        services.subscription_delete(subscription=obj, channel=ADMIN, actor=_actor(request))
+        subscription_delete(subscription=obj, channel=ADMIN, actor=_actor(request))
 
     def delete_queryset(self, request, queryset: QuerySet[EventSubscription]) -> None:
         for subscription in queryset:
-            services.subscription_delete(subscription=subscription, channel=ADMIN, actor=_actor(request))
+            subscription_delete(subscription=subscription, channel=ADMIN, actor=_actor(request))
 
     @admin.action(description="Enable selected subscriptions (retries their pending deliveries now)")
     def enable_subscriptions(self, request, queryset: QuerySet[EventSubscription]) -> None:
         for subscription in queryset.filter(is_enabled=False):
-            services.subscription_update(subscription=subscription, is_enabled=True, channel=ADMIN,
+            subscription_update(subscription=subscription, is_enabled=True, channel=ADMIN,
                                          actor=_actor(request))
         self.message_user(request, "Enabled the selected subscriptions.", messages.SUCCESS)
 
     @admin.action(description="Disable selected subscriptions")
     def disable_subscriptions(self, request, queryset: QuerySet[EventSubscription]) -> None:
         for subscription in queryset.filter(is_enabled=True):
-            services.subscription_update(subscription=subscription, is_enabled=False, channel=ADMIN,
+            subscription_update(subscription=subscription, is_enabled=False, channel=ADMIN,
                                          actor=_actor(request))
         self.message_user(request, "Disabled the selected subscriptions.", messages.SUCCESS)
 
@@ -307,7 +310,7 @@ class EventSubscriptionAdmin(admin.ModelAdmin):
     def rotate_secrets(self, request, queryset: QuerySet[EventSubscription]) -> None:
         count = 0
         for subscription in queryset:
-            services.subscription_secret_rotate(subscription=subscription, channel=ADMIN, actor=_actor(request))
+            subscription_secret_rotate(subscription=subscription, channel=ADMIN, actor=_actor(request))
             count += 1
         self.message_user(
             request,

@@ -1,3 +1,4 @@
+import base64
 import hashlib
 import secrets
 
@@ -67,8 +68,6 @@ class ApiToken(models.Model):
 
 def generate_signing_secret() -> str:
     """A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes."""
-    import base64
-
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 

@@ -6,27 +6,30 @@ notifications app) is not swallowed here."""
 
 from django.urls import re_path
 
-from subscriptions import apis
+from subscriptions.apis.event_types import EventTypeDetailApi, EventTypeListApi
+from subscriptions.apis.secrets import SubscriptionSecretApi, SubscriptionSecretRotateApi
+from subscriptions.apis.subscriptions import SubscriptionCollectionApi, SubscriptionDetailApi
 
-EVENT_NAME = r"(?P<event_name>[^/]+)"
+# Named as the seed and the OpenAPI paths write it: {eventName}.
+EVENT_NAME = r"(?P<eventName>[^/]+)"
 # An optional trailing slash that the OpenAPI path leaves out (non-capturing groups are dropped from it).
 SLASH = r"(?:/)?"
 
 urlpatterns = [
-    re_path(r"^event-subscriptions/?$", apis.SubscriptionCollectionApi.as_view(), name="event-subscriptions"),
+    re_path(r"^event-subscriptions/?$", SubscriptionCollectionApi.as_view(), name="event-subscriptions"),
     re_path(
         rf"^event-subscriptions/{EVENT_NAME}/secret/rotate{SLASH}$",
-        apis.SubscriptionSecretRotateApi.as_view(),
+        SubscriptionSecretRotateApi.as_view(),
         name="event-subscription-secret-rotate",
     ),
     re_path(
         rf"^event-subscriptions/{EVENT_NAME}/secret{SLASH}$",
-        apis.SubscriptionSecretApi.as_view(),
+        SubscriptionSecretApi.as_view(),
         name="event-subscription-secret",
     ),
     re_path(
-        rf"^event-subscriptions/{EVENT_NAME}{SLASH}$", apis.SubscriptionDetailApi.as_view(), name="event-subscription"
+        rf"^event-subscriptions/{EVENT_NAME}{SLASH}$", SubscriptionDetailApi.as_view(), name="event-subscription"
     ),
-    re_path(r"^event-types/?$", apis.EventTypeListApi.as_view(), name="event-types"),
-    re_path(rf"^event-types/(?P<name>[^/]+){SLASH}$", apis.EventTypeDetailApi.as_view(), name="event-type"),
+    re_path(r"^event-types/?$", EventTypeListApi.as_view(), name="event-types"),
+    re_path(rf"^event-types/(?P<name>[^/]+){SLASH}$", EventTypeDetailApi.as_view(), name="event-type"),
 ]

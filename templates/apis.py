@@ -174,6 +174,8 @@ class TemplateCreateApi(APIView):
     required_level = {"POST": TokenLevel.STANDARD}
 
     class InputSerializer(StrictInputSerializer):
+        """A new product template. Unknown fields are rejected (400)."""
+
         productCode = StrictCharField(max_length=64, help_text="One of your products; the template overrides the "
                                       "platform default for cardholders of that product.")
         eventName = StrictCharField(max_length=64, validators=[_validate_event_name],
@@ -192,7 +194,7 @@ class TemplateCreateApi(APIView):
         operation_id="notification_templates_create",
         tags=[TAG],
         summary="Create a product template",
-        description="Adds a product-level template. It is validated like the admin does: unknown variables and "
+        description="Adds a product-level template. It is validated before it is saved: unknown variables and "
         "syntax errors are a 400 naming the variable or line (see GET …/variables/{eventName}). One template per "
         "product, event, channel and locale (409 otherwise). Requires token level 2.",
         request=InputSerializer,
@@ -258,6 +260,9 @@ class TemplateUpdateApi(APIView):
     required_level = {"PUT": TokenLevel.STANDARD}
 
     class InputSerializer(StrictInputSerializer):
+        """The fields to change. What a GET returned may be sent back: id, productCode, eventName, channel and
+        updatedAt are ignored (they cannot change); any other unknown field is rejected (400)."""
+
         # What a GET returned may be sent back: the identifying fields are ignored (they cannot change).
         ignored_fields = ("id", "productCode", "eventName", "channel", "updatedAt")
 
@@ -341,6 +346,8 @@ class TemplatePreviewApi(APIView):
     required_level = {"POST": TokenLevel.READ_ONLY}
 
     class InputSerializer(StrictInputSerializer):
+        """A draft template to validate and render. Unknown fields are rejected (400)."""
+
         eventName = StrictCharField(max_length=64, validators=[_validate_event_name])
         subject = StrictCharField(max_length=SUBJECT_MAX_LENGTH, required=False, default="", allow_blank=True)
         body = StrictCharField(max_length=BODY_MAX_LENGTH)

@@ -6,6 +6,7 @@ from django.db import models
 
 from notifications.models import CustomerChannel
 from subscriptions.catalog import get_event
+from templates.rendering import TemplateContentError, template_content_validate
 from wallets.models import Product
 
 # BCP 47 as used here: a language ("hi") optionally followed by a region or script ("hi-IN", "zh-Hant").
@@ -50,8 +51,6 @@ class NotificationTemplate(models.Model):
     def clean(self) -> None:
         """Refuse an unknown or non-customer event, a bad locale, and any subject/body that does not compile or
         uses a variable the event does not provide (the message names the variable and line)."""
-        from templates.rendering import TemplateContentError, template_content_validate
-
         errors: dict[str, str] = {}
         definition = get_event(self.event_name)
         if definition is None:

@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, nodes
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -86,8 +86,6 @@ def _template_line(exc: BaseException) -> int | None:
 
 
 def _check_source(source: str, *, event_name: str, field: str) -> None:
-    from jinja2 import meta
-
     try:
         tree = _ENV.parse(source)
         undeclared = meta.find_undeclared_variables(tree)  # compiles, so unknown filters/tests fail here

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils import timezone
 
 from subscriptions.catalog import EVENT_CATALOG, EventDefinition, get_event
-
-if TYPE_CHECKING:
-    from wallets.models import Card, Cardholder, Product, Wallet
+from wallets.models import Card, Cardholder, Product, Wallet
 
 # Derived variables: name -> description. They are grouped by what the event is about.
 HOLDER_VARIABLES = {

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from config.wsgi import application
 from subscriptions.models import AuditChannel
-from subscriptions.services import token_issue
+from subscriptions.services.tokens import token_issue
 from tests.factories import (
     CardFactory,
     CardholderFactory,

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from notifications.webhooks.sender import WebhookSender
 from subscriptions.models import AuditChannel
-from subscriptions.services import token_issue
+from subscriptions.services.tokens import token_issue
 from tests.factories import PartnerFactory
 from tests.security.netdoubles import FakeDns
 

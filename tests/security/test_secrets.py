@@ -21,6 +21,7 @@ from notifications.ingest.parsing import RawMessage
 from notifications.models import WebhookDelivery
 from subscriptions.crypto import encrypt_secret
 from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription
+from subscriptions.services.secrets import subscription_secret_rotate
 from tests.factories import EventSubscriptionFactory
 from tests.notifications.helpers import deliver_as_task, kafka_message
 
@@ -129,7 +130,6 @@ def test_reencrypt_secrets_rotates_the_encryption_key(settings, acme, webhook_re
     new_key = Fernet.generate_key().decode()
     rotated = EventSubscriptionFactory(partner=acme, destination=webhook_receiver.url())
     call_command_quietly = {"stdout": io.StringIO(), "stderr": io.StringIO()}
-    from subscriptions.services import subscription_secret_rotate
 
     rotated = subscription_secret_rotate(subscription=rotated, channel=AuditChannel.SYSTEM, actor="t")
     current, previous = rotated.signing_secrets()

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from notifications.models import DeliveryStatus
 from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription, Partner, hash_token
-from subscriptions.services import token_issue
+from subscriptions.services.tokens import token_issue
 from tests.subscriptions.factories import WebhookDeliveryFactory
 
 

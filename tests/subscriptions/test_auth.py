@@ -7,7 +7,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from subscriptions.models import AuditChannel
-from subscriptions.services import partner_update, token_issue, token_revoke
+from subscriptions.services.partners import partner_update
+from subscriptions.services.tokens import token_issue, token_revoke
 from tests.factories import EventSubscriptionFactory
 from tests.subscriptions.conftest import SUBSCRIPTIONS_URL, detail_url
 

@@ -7,9 +7,9 @@ from drf_spectacular.validation import validate_schema
 PREFIX = "/prepaid/auth/v1"
 OPERATIONS = {
     f"{PREFIX}/event-subscriptions/": {"get", "post", "put"},
-    f"{PREFIX}/event-subscriptions/{{event_name}}": {"get", "delete"},
-    f"{PREFIX}/event-subscriptions/{{event_name}}/secret": {"get"},
-    f"{PREFIX}/event-subscriptions/{{event_name}}/secret/rotate": {"post"},
+    f"{PREFIX}/event-subscriptions/{{eventName}}": {"get", "delete"},
+    f"{PREFIX}/event-subscriptions/{{eventName}}/secret": {"get"},
+    f"{PREFIX}/event-subscriptions/{{eventName}}/secret/rotate": {"post"},
     f"{PREFIX}/event-types/": {"get"},
     f"{PREFIX}/event-types/{{name}}": {"get"},
 }
@@ -59,7 +59,7 @@ def test_error_responses_per_operation(subscriptions_schema):
     paths = subscriptions_schema["paths"]
     assert {"201", "400", "409"} <= set(paths[f"{PREFIX}/event-subscriptions/"]["post"]["responses"])
     assert {"200", "400", "404"} <= set(paths[f"{PREFIX}/event-subscriptions/"]["put"]["responses"])
-    assert {"204", "404"} <= set(paths[f"{PREFIX}/event-subscriptions/{{event_name}}"]["delete"]["responses"])
+    assert {"204", "404"} <= set(paths[f"{PREFIX}/event-subscriptions/{{eventName}}"]["delete"]["responses"])
     error = paths[f"{PREFIX}/event-subscriptions/"]["post"]["responses"]["409"]["content"]["application/json"]
     assert error["schema"] == {"$ref": "#/components/schemas/ApiError"}
 

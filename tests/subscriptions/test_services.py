@@ -5,9 +5,19 @@ import logging
 import pytest
 from django.core.exceptions import ValidationError
 
+from notifications import queue
 from notifications.models import DeliveryStatus, WebhookDelivery
-from subscriptions import services
 from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription, Partner, hash_token
+from subscriptions.services.partners import PartnerExists, partner_create
+from subscriptions.services.secrets import subscription_secret_rotate, subscription_secrets_reencrypt
+from subscriptions.services.subscriptions import (
+    SubscriptionExists,
+    subscription_create,
+    subscription_delete,
+    subscription_snapshot,
+    subscription_update,
+)
+from subscriptions.services.tokens import token_issue, token_revoke
 from tests.factories import EventSubscriptionFactory
 from tests.subscriptions.factories import WebhookDeliveryFactory
 
@@ -21,7 +31,7 @@ def test_delete_cancels_undelivered_deliveries_in_the_same_transaction(subscript
     succeeded = WebhookDeliveryFactory(subscription=subscription, status=DeliveryStatus.SUCCEEDED)
     failed = WebhookDeliveryFactory(subscription=subscription, status=DeliveryStatus.FAILED)
 
-    cancelled = services.subscription_delete(subscription=subscription, **SYSTEM)
+    cancelled = subscription_delete(subscription=subscription, **SYSTEM)
 
     assert cancelled == 2
     statuses = dict(WebhookDelivery.objects.values_list("pk", "status"))
@@ -39,24 +49,26 @@ def test_delete_cancels_undelivered_deliveries_in_the_same_transaction(subscript
 
 @pytest.mark.django_db
 def test_reenable_survives_redis_being_down(subscription, django_capture_on_commit_callbacks, monkeypatch, caplog):
-    from notifications import tasks
+    attempted = []
 
-    def broker_down():
+    def broker_down(name, args, countdown=None):
+        attempted.append(name)
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(tasks.requeue_due_work, "delay", broker_down)
-    services.subscription_update(subscription=subscription, is_enabled=False, **SYSTEM)
+    monkeypatch.setattr(queue, "_send", broker_down)
+    subscription_update(subscription=subscription, is_enabled=False, **SYSTEM)
 
     with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
-        updated = services.subscription_update(subscription=subscription, is_enabled=True, **SYSTEM)
+        updated = subscription_update(subscription=subscription, is_enabled=True, **SYSTEM)
 
     assert updated.is_enabled is True
-    assert "requeue_due_work" in caplog.text
+    assert attempted == ["notifications.tasks.requeue_due_work"]
+    assert "Could not enqueue the re-enqueue sweep" in caplog.text
 
 
 @pytest.mark.django_db
 def test_disabling_records_reason_by_channel(subscription):
-    services.subscription_update(
+    subscription_update(
         subscription=subscription, is_enabled=False, channel=AuditChannel.ADMIN, actor="support"
     )
 
@@ -68,7 +80,7 @@ def test_disabling_records_reason_by_channel(subscription):
 @pytest.mark.django_db
 def test_services_validate_like_the_api(partner, no_allowlist):
     with pytest.raises(ValidationError) as exc_info:
-        services.subscription_create(
+        subscription_create(
             partner=partner, event_name="NOPE", destination="https://10.0.0.1/", max_retries=99, **SYSTEM
         )
 
@@ -78,8 +90,8 @@ def test_services_validate_like_the_api(partner, no_allowlist):
 
 @pytest.mark.django_db
 def test_duplicate_create_raises_subscription_exists(subscription):
-    with pytest.raises(services.SubscriptionExists):
-        services.subscription_create(
+    with pytest.raises(SubscriptionExists):
+        subscription_create(
             partner=subscription.partner, event_name=subscription.event_name,
             destination="https://other.example.com/", **SYSTEM,
         )
@@ -87,12 +99,12 @@ def test_duplicate_create_raises_subscription_exists(subscription):
 
 @pytest.mark.django_db
 def test_update_none_keeps_values(subscription):
-    before = services.subscription_snapshot(subscription)
+    before = subscription_snapshot(subscription)
 
-    services.subscription_update(subscription=subscription, **SYSTEM)
+    subscription_update(subscription=subscription, **SYSTEM)
 
     subscription.refresh_from_db()
-    assert services.subscription_snapshot(subscription) == before
+    assert subscription_snapshot(subscription) == before
 
 
 @pytest.mark.django_db
@@ -100,7 +112,7 @@ def test_secret_rotation_keeps_previous_secret_for_overlap(subscription, setting
     settings.WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS = 2
     old = subscription.secret
 
-    rotated = services.subscription_secret_rotate(subscription=subscription, **SYSTEM)
+    rotated = subscription_secret_rotate(subscription=subscription, **SYSTEM)
 
     assert rotated.secret != old
     assert rotated.signing_secrets() == [rotated.secret, old]
@@ -110,32 +122,32 @@ def test_secret_rotation_keeps_previous_secret_for_overlap(subscription, setting
 
 @pytest.mark.django_db
 def test_partner_create_and_its_rules():
-    partner = services.partner_create(tenant_id="acme-2", name=" Acme Two ", **SYSTEM)
+    partner = partner_create(tenant_id="acme-2", name=" Acme Two ", **SYSTEM)
 
     assert partner.name == "Acme Two"
     assert AuditEntry.objects.filter(action="partner.created", object_id="acme-2").exists()
-    with pytest.raises(services.PartnerExists):
-        services.partner_create(tenant_id="ACME-2", name="Shouting", **SYSTEM)
+    with pytest.raises(PartnerExists):
+        partner_create(tenant_id="ACME-2", name="Shouting", **SYSTEM)
     for bad in ["", "has space", "x" * 65, "semi;colon", "ünï"]:
         with pytest.raises(ValidationError):
-            services.partner_create(tenant_id=bad, name="Bad", **SYSTEM)
+            partner_create(tenant_id=bad, name="Bad", **SYSTEM)
     with pytest.raises(ValidationError):
-        services.partner_create(tenant_id="noname", name="  ", **SYSTEM)
+        partner_create(tenant_id="noname", name="  ", **SYSTEM)
     assert Partner.objects.count() == 1
 
 
 @pytest.mark.django_db
 def test_token_issue_and_revoke(partner):
-    token, raw = services.token_issue(partner=partner, level=3, name="ops", **SYSTEM)
+    token, raw = token_issue(partner=partner, level=3, name="ops", **SYSTEM)
 
     assert raw.startswith("ppn_") and len(raw) > 40
     assert token.token_hash == hash_token(raw)
     assert raw.startswith(token.prefix) and len(token.prefix) == 12
     assert ApiToken.objects.get(pk=token.pk).level == 3
 
-    services.token_revoke(token=token, **SYSTEM)
+    token_revoke(token=token, **SYSTEM)
     first_revocation = ApiToken.objects.get(pk=token.pk).revoked_at
-    services.token_revoke(token=ApiToken.objects.get(pk=token.pk), **SYSTEM)
+    token_revoke(token=ApiToken.objects.get(pk=token.pk), **SYSTEM)
 
     assert first_revocation is not None
     assert ApiToken.objects.get(pk=token.pk).revoked_at == first_revocation
@@ -145,19 +157,19 @@ def test_token_issue_and_revoke(partner):
 @pytest.mark.django_db
 def test_token_issue_rejects_unknown_level(partner):
     with pytest.raises(ValidationError):
-        services.token_issue(partner=partner, level=7, **SYSTEM)
+        token_issue(partner=partner, level=7, **SYSTEM)
 
 
 @pytest.mark.django_db
 def test_reencrypt_moves_secrets_to_the_first_key(partner, settings):
     settings.SECRETS_ENCRYPTION_KEYS = ["old-key-old-key-old-key-old-key-0001"]
     sub = EventSubscriptionFactory(partner=partner)
-    services.subscription_secret_rotate(subscription=sub, **SYSTEM)
+    subscription_secret_rotate(subscription=sub, **SYSTEM)
     sub.refresh_from_db()
     secrets_before = sub.signing_secrets()
 
     settings.SECRETS_ENCRYPTION_KEYS = ["new-key-new-key-new-key-new-key-0002", "old-key-old-key-old-key-old-key-0001"]
-    report = services.subscription_secrets_reencrypt(**SYSTEM)
+    report = subscription_secrets_reencrypt(**SYSTEM)
     settings.SECRETS_ENCRYPTION_KEYS = ["new-key-new-key-new-key-new-key-0002"]
 
     sub.refresh_from_db()
@@ -168,9 +180,9 @@ def test_reencrypt_moves_secrets_to_the_first_key(partner, settings):
 @pytest.mark.django_db
 def test_changing_a_subscription_deleted_meanwhile_raises_does_not_exist(subscription):
     stale = EventSubscription.objects.get(pk=subscription.pk)
-    services.subscription_delete(subscription=subscription, **SYSTEM)
+    subscription_delete(subscription=subscription, **SYSTEM)
 
     with pytest.raises(EventSubscription.DoesNotExist):
-        services.subscription_update(subscription=stale, destination="https://x.example.com/", **SYSTEM)
+        subscription_update(subscription=stale, destination="https://x.example.com/", **SYSTEM)
     with pytest.raises(EventSubscription.DoesNotExist):
-        services.subscription_secret_rotate(subscription=stale, **SYSTEM)
+        subscription_secret_rotate(subscription=stale, **SYSTEM)

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.db import connection
 
+from notifications import queue
 from notifications.models import DeliveryStatus
 from subscriptions.catalog import ALL_EVENTS
 from subscriptions.models import AuditChannel, AuditEntry, EventSubscription
@@ -518,10 +519,8 @@ def test_put_updates_advance_periods(api_client, partner):
 
 @pytest.mark.django_db
 def test_put_disable_then_enable(api_client, subscription, django_capture_on_commit_callbacks, monkeypatch):
-    from notifications import tasks
-
     enqueued = []
-    monkeypatch.setattr(tasks.requeue_due_work, "delay", lambda: enqueued.append(True))
+    monkeypatch.setattr(queue, "_send", lambda name, args, countdown=None: enqueued.append(name))
     pending = WebhookDeliveryFactory(subscription=subscription, status=DeliveryStatus.PENDING)
     done = WebhookDeliveryFactory(subscription=subscription, status=DeliveryStatus.SUCCEEDED)
 
@@ -546,7 +545,7 @@ def test_put_disable_then_enable(api_client, subscription, django_capture_on_com
     done.refresh_from_db()
     assert pending.next_attempt_at > before
     assert done.next_attempt_at < pending.next_attempt_at
-    assert enqueued == [True]
+    assert enqueued == ["notifications.tasks.requeue_due_work"]
 
 
 # --- 404 and tenant isolation ----------------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ already taken (ids are compared case-insensitively)."""
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from subscriptions import selectors, services
+from subscriptions import selectors
 from subscriptions.management.commands._helpers import command_actor
 from subscriptions.models import AuditChannel
+from subscriptions.services.partners import PartnerExists, partner_create
 
 
 class Command(BaseCommand):
@@ -29,7 +30,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Partner {existing.tenant_id} already exists; nothing changed.")
             return
         try:
-            partner = services.partner_create(
+            partner = partner_create(
                 tenant_id=tenant_id,
                 name=name,
                 channel=AuditChannel.COMMAND,
@@ -37,6 +38,6 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError(f"Invalid tenant: {' '.join(exc.messages)}", returncode=1) from None
-        except services.PartnerExists as exc:
+        except PartnerExists as exc:
             raise CommandError(str(exc), returncode=1) from None
         self.stdout.write(self.style.SUCCESS(f"Created partner {partner.tenant_id} ({partner.name})."))

@@ -5,9 +5,10 @@ stored, so it cannot be shown again. Exit codes: 0 issued; 1 unknown or inactive
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from subscriptions import selectors, services
+from subscriptions import selectors
 from subscriptions.management.commands._helpers import command_actor
 from subscriptions.models import AuditChannel, TokenLevel
+from subscriptions.services.tokens import token_issue
 
 
 class Command(BaseCommand):
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown tenant {tenant_id!r}; create it with create_tenant first.", returncode=1)
         if not partner.is_active:
             raise CommandError(f"Tenant {tenant_id!r} is inactive; its tokens would not work.", returncode=1)
-        token, raw = services.token_issue(
+        token, raw = token_issue(
             partner=partner,
             level=level,
             name=name,

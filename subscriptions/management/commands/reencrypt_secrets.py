@@ -7,9 +7,9 @@ key (listed; they are left as they were)."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from subscriptions import services
 from subscriptions.management.commands._helpers import command_actor, write_json
 from subscriptions.models import AuditChannel
+from subscriptions.services.secrets import subscription_secrets_reencrypt
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="as_json", action="store_true", help="Print a JSON summary.")
 
     def handle(self, *args, as_json: bool, **options) -> None:
-        report = services.subscription_secrets_reencrypt(
+        report = subscription_secrets_reencrypt(
             channel=AuditChannel.COMMAND, actor=command_actor("reencrypt_secrets")
         )
         if as_json:

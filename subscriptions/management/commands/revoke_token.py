@@ -5,9 +5,10 @@ token. Exit codes: 0 revoked (or already revoked); 1 no token or more than one t
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from subscriptions import selectors, services
+from subscriptions import selectors
 from subscriptions.management.commands._helpers import command_actor
 from subscriptions.models import AuditChannel, hash_token
+from subscriptions.services.tokens import token_revoke
 
 MIN_PREFIX_LENGTH = 6
 MAX_PREFIX_LENGTH = 16  # ApiToken.prefix max_length
@@ -38,5 +39,5 @@ class Command(BaseCommand):
         if token.revoked_at is not None:
             self.stdout.write(f"Token {token.prefix}… of {token.partner.tenant_id} was already revoked.")
             return
-        services.token_revoke(token=token, channel=AuditChannel.COMMAND, actor=command_actor("revoke_token"))
+        token_revoke(token=token, channel=AuditChannel.COMMAND, actor=command_actor("revoke_token"))
         self.stdout.write(self.style.SUCCESS(f"Revoked token {token.prefix}… of {token.partner.tenant_id}."))

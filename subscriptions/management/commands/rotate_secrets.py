@@ -6,10 +6,11 @@ Secrets are never printed. Exit codes: 0 done (also when nothing matched); 2 unk
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from subscriptions import selectors, services
+from subscriptions import selectors
 from subscriptions.catalog import SUBSCRIBABLE_EVENT_NAMES
 from subscriptions.management.commands._helpers import command_actor, write_json
 from subscriptions.models import AuditChannel
+from subscriptions.services.secrets import subscription_secret_rotate
 
 
 class Command(BaseCommand):
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         actor = command_actor("rotate_secrets")
         rotated = []
         for subscription in selectors.subscription_list_for_ops(partner=partner, event_name=event_name):
-            subscription = services.subscription_secret_rotate(
+            subscription = subscription_secret_rotate(
                 subscription=subscription, channel=AuditChannel.COMMAND, actor=actor
             )
             rotated.append(
