@@ -13,9 +13,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from subscriptions import services as subscription_services
 from subscriptions.catalog import ALL_EVENTS
 from subscriptions.models import ApiToken, AuditChannel, EventSubscription, Partner, TokenLevel
+from subscriptions.services.partners import partner_create
+from subscriptions.services.subscriptions import subscription_create, subscription_update
+from subscriptions.services.tokens import token_issue, token_revoke
 from wallets.models import Card, Cardholder, Product, Wallet
 from wallets.services import issuance as wallet_services
 
@@ -59,7 +61,7 @@ def _ensure_admin() -> bool:
 def _ensure_partner(created: list[str]) -> Partner:
     partner = Partner.objects.filter(tenant_id=DEMO_TENANT).first()
     if partner is None:
-        partner = subscription_services.partner_create(
+        partner = partner_create(
             tenant_id=DEMO_TENANT, name="Demo Fintech", channel=AuditChannel.COMMAND, actor=ACTOR
         )
         created.append(f"partner {DEMO_TENANT}")
@@ -70,7 +72,7 @@ def _ensure_subscription(partner: Partner, destination: str, created: list[str])
     subscription = EventSubscription.objects.filter(partner=partner, event_name=ALL_EVENTS).first()
     if subscription is None:
         created.append(f"subscription {ALL_EVENTS} -> {destination}")
-        return subscription_services.subscription_create(
+        return subscription_create(
             partner=partner,
             event_name=ALL_EVENTS,
             destination=destination,
@@ -81,7 +83,7 @@ def _ensure_subscription(partner: Partner, destination: str, created: list[str])
         )
     if subscription.destination != destination or not subscription.is_enabled:
         # Another port or host than last time, or disabled by endpoint health while the demo was down.
-        subscription = subscription_services.subscription_update(
+        subscription = subscription_update(
             subscription=subscription,
             channel=AuditChannel.COMMAND,
             actor=ACTOR,
@@ -134,8 +136,8 @@ def _fresh_token(partner: Partner) -> str:
     """Revoke the token of the previous run and issue a new one (tokens are stored hashed: it cannot be shown
     again, so each run prints a new one)."""
     for old in ApiToken.objects.filter(partner=partner, name=TOKEN_NAME, revoked_at__isnull=True):
-        subscription_services.token_revoke(token=old, channel=AuditChannel.COMMAND, actor=ACTOR)
-    _, raw = subscription_services.token_issue(
+        token_revoke(token=old, channel=AuditChannel.COMMAND, actor=ACTOR)
+    _, raw = token_issue(
         partner=partner, channel=AuditChannel.COMMAND, actor=ACTOR, level=TokenLevel.ADMIN, name=TOKEN_NAME
     )
     return raw
