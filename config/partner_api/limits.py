@@ -1,10 +1,11 @@
 """Limits on what a partner-API request may carry, checked before any view runs, each answered in the API's JSON
 error shape (docs/security.md lists them):
 
-- a NUL character anywhere in the path or query (`%00`): 400 — no field accepts one, and PostgreSQL text cannot
-  hold it;
+- a NUL character (`%00`) in the path: 404, since no resource can be named with one (PostgreSQL text cannot hold
+  it); in the query: 400;
 - a body over PARTNER_API_MAX_BODY_BYTES: 413;
-- JSON nested deeper than PARTNER_API_MAX_JSON_DEPTH, or a `\\u0000` escape in it: 400 (`PartnerJSONParser`)."""
+- JSON nested deeper than PARTNER_API_MAX_JSON_DEPTH: 400 (`PartnerJSONParser`). A NUL character inside a JSON
+  string is refused by the field it is sent in (DRF's string fields), with that field's error."""
 
 import json
 from collections.abc import Callable
@@ -34,9 +35,12 @@ class PartnerApiLimitsMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith(API_PREFIX):
-            if "\x00" in request.path_info or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
-                return error_response(400, "invalid_request", "The URL holds a NUL character (%00), which no "
-                                      "path or query parameter accepts.")
+            if "\x00" in request.path_info:
+                return error_response(404, "not_found", "No such resource: a name with a NUL character (%00) "
+                                      "cannot exist.")
+            if "\x00" in unquote(request.META.get("QUERY_STRING", "")):
+                return error_response(400, "invalid_request", "The query holds a NUL character (%00), which no "
+                                      "parameter accepts.")
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
@@ -69,8 +73,8 @@ def json_depth_exceeds(text: str, limit: int) -> bool:
 
 
 class PartnerJSONParser(JSONParser):
-    """DRF's JSON parser with the limits above: a deeply nested document is refused before the recursive parser
-    could run out of stack, and a NUL escape before it could reach the database."""
+    """DRF's JSON parser with the depth limit above: a deeply nested document is refused before the recursive parser
+    could run out of stack."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read() if stream is not None else b""
@@ -81,8 +85,6 @@ class PartnerJSONParser(JSONParser):
         limit = settings.PARTNER_API_MAX_JSON_DEPTH
         if json_depth_exceeds(text, limit):
             raise ParseError(f"JSON nested deeper than {limit} levels.")
-        if "\\u0000" in text:
-            raise ParseError("The JSON holds a NUL character (\\u0000), which no field accepts.")
         try:
             return json.loads(text)
         except (ValueError, RecursionError) as exc:

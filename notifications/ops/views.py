@@ -1,7 +1,7 @@
 """Probe and scrape endpoints for the platform: liveness, readiness, Prometheus metrics.
 
-They sit outside the partner API (no tenant token): load balancers and Prometheus call them. `/metrics` can be
-protected with METRICS_BEARER_TOKEN."""
+They sit outside the partner API (no tenant token): load balancers and Prometheus call them. `/metrics` needs
+METRICS_BEARER_TOKEN whenever DEBUG is off."""
 
 import hmac
 
@@ -36,8 +36,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Prometheus text exposition; with METRICS_BEARER_TOKEN set, only for `Authorization: Bearer <token>`."""
+    """Prometheus text exposition, only for `Authorization: Bearer <METRICS_BEARER_TOKEN>`. The figures name every
+    partner, so without DEBUG they are never open: no token configured means 403."""
     expected = settings.METRICS_BEARER_TOKEN
+    if not expected and not settings.DEBUG:
+        return HttpResponse("Forbidden: set METRICS_BEARER_TOKEN to scrape /metrics\n", status=403,
+                            content_type="text/plain")
     if expected:
         offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(offered.encode(), expected.encode()):

@@ -20,6 +20,13 @@ from tests.notifications.ops.factories import (
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _debug_for_open_metrics(settings, request):
+    """Most tests here read the figures as `make run` (DEBUG on) serves them; the token tests set their own."""
+    if "no_debug" not in request.keywords:
+        settings.DEBUG = True
+
+
 def scrape(client, **headers) -> dict[str, dict[tuple, float]]:
     """{sample name: {sorted label items: value}}"""
     response = client.get("/metrics", **headers)
@@ -193,6 +200,16 @@ def test_empty_database_still_exposes_the_families(client):
     assert "notif_kafka_consumer_lag_total" not in m  # unknown, not zero, while no bridge reports
 
 
+@pytest.mark.no_debug
+def test_without_debug_metrics_are_closed_until_a_token_is_configured(client, settings):
+    settings.DEBUG, settings.METRICS_BEARER_TOKEN = False, ""
+    response = client.get("/metrics")
+    assert response.status_code == 403
+    assert b"METRICS_BEARER_TOKEN" in response.content
+    assert b"tenant" not in response.content
+
+
+@pytest.mark.no_debug
 def test_bearer_token_protects_metrics_when_configured(client, settings):
     settings.METRICS_BEARER_TOKEN = "s3cret-scrape-token"
 
