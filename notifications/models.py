@@ -222,8 +222,13 @@ class CustomerMessage(models.Model):
     channel = models.CharField(max_length=8, choices=CustomerChannel.choices)
     recipient = models.CharField(max_length=500, blank=True, default="", help_text="Phone, email or push token")
     locale = models.CharField(max_length=16, blank=True, default="")
+    # The partner's template, chosen at ingest; rendered by the worker just before the first send (rendered_at).
+    template = models.ForeignKey(
+        "templates.NotificationTemplate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     subject = models.CharField(max_length=300, blank=True, default="")
     body = models.TextField(blank=True, default="")
+    rendered_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING)
     skip_reason = models.CharField(max_length=200, blank=True, default="")
     provider_message_id = models.CharField(max_length=200, blank=True, default="")

@@ -1,13 +1,14 @@
-"""Customer notification routing: which channels a cardholder gets for an event, rendered and ready to send.
+"""Customer notification routing: which channels a cardholder gets for an event, and with which template.
 
 Called by ingest inside the event batch's transaction. For every customer-facing event the cardholder is resolved
 (kitNo -> card -> wallet -> cardholder, else walletId, else customerId; always within the event's tenant) and each
 channel gets one row:
 
-- PENDING (send now) or HELD (quiet hours; `next_attempt_at` = the end of the window) with the rendered text;
+- PENDING (send now) or HELD (quiet hours; `next_attempt_at` = the end of the window) with its template, which
+  the messaging worker renders just before sending (`messaging.rendering`): routing runs in the ingest transaction
+  and never runs a partner's template, so no template can slow or stop ingest for anyone;
 - SKIPPED with `skip_reason` for the quiet cases: channel switched off for the product, cardholder opted out
-  (ignored for critical events), no contact data, no template, cardholder not found;
-- FAILED when a template cannot render (it was validated on save, so this means data the template did not expect).
+  (ignored for critical events), no contact data, no template, cardholder not found.
 
 A product's `channel_fallback_order` (e.g. ["PUSH", "SMS", "EMAIL"]) makes those channels a cascade: only the first
 one the cardholder can receive is sent, and the next is used when it fails permanently
@@ -31,9 +32,7 @@ from django.utils import timezone
 
 from notifications.models import CustomerChannel, CustomerMessage, Event, MessageStatus
 from subscriptions.catalog import EventDefinition, get_event
-from subscriptions.models import Partner
 from templates.quiet_hours import quiet_hours_end, quiet_window_of
-from templates.rendering import TemplateContentError, template_content_render
 from templates.selectors import (
     TemplateBook,
     channel_switches_load,
@@ -41,7 +40,7 @@ from templates.selectors import (
     quiet_policies_load,
     template_book_load,
 )
-from templates.variables import Subject, template_context
+from templates.variables import Subject
 from wallets.models import Card, Cardholder, Product, Wallet
 
 logger = logging.getLogger(__name__)
@@ -152,12 +151,10 @@ class RoutingPlanner:
         self.book: TemplateBook = template_book_load(product_ids=product_ids, event_names=event_names)
         self.switches = channel_switches_load(product_ids=product_ids, event_names=event_names)
         self.policies = quiet_policies_load(product_ids=product_ids)
-        self.partner_names = dict(
-            Partner.objects.filter(pk__in={e.partner_id for e in events}).values_list("pk", "name")
-        )
 
     def message(self, *, event: Event, definition: EventDefinition, subject: Subject, channel: str) -> CustomerMessage:
-        """One row for one channel: rendered PENDING/HELD, or SKIPPED/FAILED with the reason."""
+        """One row for one channel: PENDING/HELD with its template (rendered later, by the worker: routing never
+        runs partner code), or SKIPPED with the reason."""
         holder, product = subject.cardholder, subject.product
         row = CustomerMessage(
             event=event, partner_id=event.partner_id, cardholder=holder, channel=channel,
@@ -182,20 +179,7 @@ class RoutingPlanner:
         )
         if template is None:
             return self._skip(row, SkipReason.NO_TEMPLATE)
-        row.locale = template.locale
-        context = template_context(
-            event_name=event.event_name, data=event.data if isinstance(event.data, dict) else {}, subject=subject,
-            occurred_at=event.occurred_at, partner_name=self.partner_names.get(event.partner_id, ""),
-        )
-        try:
-            rendered = template_content_render(subject=template.subject, body=template.body, context=context)
-        except TemplateContentError as exc:
-            logger.warning("Template %s failed to render for event %s: %s", template.pk, event.event_id, exc.message)
-            row.status, row.skip_reason = MessageStatus.FAILED, SkipReason.TEMPLATE_ERROR
-            row.last_error = f"Template {template.pk}: {exc.message}"[:500]
-            return row
-        row.subject = rendered.subject[: CustomerMessage._meta.get_field("subject").max_length]
-        row.body = rendered.body
+        row.locale, row.template = template.locale, template
         held_until = None
         if not definition.urgent:
             window = quiet_window_of(self.policies.get(product.pk) if product else None)

@@ -25,6 +25,7 @@ from config.logging import log_context
 from notifications import guards, leases, retry
 from notifications.messaging import sql
 from notifications.messaging.channels import ChannelAdapter, TransportError, channel_adapter
+from notifications.messaging.rendering import Rendered, messages_render
 from notifications.messaging.routing import message_fallback_plan, subjects_resolve
 from notifications.models import CustomerMessage, MessageStatus
 from subscriptions.catalog import get_event
@@ -48,13 +49,15 @@ def _claim(ids: list[int]) -> list[CustomerMessage]:
         return []
     return list(
         CustomerMessage.objects.filter(pk__in=claimed, claim_token=token)
-        .select_related("event", "event__partner", "cardholder")
+        .select_related("event", "event__partner", "cardholder", "template")
         .order_by("id")
     )
 
 
 def _record(message: CustomerMessage, **fields) -> bool:
-    """Write an outcome if this worker still holds the claim; False when another worker took the row over."""
+    """Write an outcome if this worker still holds the claim; False when another worker took the row over. The text
+    rendered for this attempt is written with it (one statement per message)."""
+    fields = {**getattr(message, "rendered_now", {}), **fields}
     updated = CustomerMessage.objects.filter(leases.held_by(message.claim_token), pk=message.pk).update(**fields)
     if not updated:
         logger.warning("Claim on message %s was lost (lease expired); outcome not recorded", message.pk)
@@ -90,7 +93,17 @@ def _fail(message: CustomerMessage, *, error: str, now: datetime, fallback: bool
     return {backup.pk: max(0.0, (backup.next_attempt_at - now).total_seconds())}
 
 
-def _send_one(message: CustomerMessage, adapters: dict[str, ChannelAdapter]) -> dict[int, float]:
+def _send_one(
+    message: CustomerMessage, adapters: dict[str, ChannelAdapter], rendered: Rendered | None
+) -> dict[int, float]:
+    if rendered is not None:
+        if rendered.error:
+            # The partner's template failed for this message only: it is not sent, and its fallback channel is tried.
+            return _fail(message, error=rendered.error, skip_reason=rendered.skip_reason, now=timezone.now(),
+                         fallback=True)
+        message.subject, message.body, message.rendered_at = rendered.subject, rendered.body, timezone.now()
+        # Written with this attempt's outcome (_record), so a retry sends the same text without rendering again.
+        message.rendered_now = {"subject": message.subject, "body": message.body, "rendered_at": message.rendered_at}
     if guards.contains_card_number(f"{message.subject}\n{message.body}"):
         logger.error("Message %s refused: its text contains a card number", message.pk)
         return _fail(message, error=guards.REFUSAL_REASON, skip_reason=guards.REFUSAL_REASON,
@@ -144,8 +157,10 @@ def message_send_batch(*, message_ids: list[int]) -> dict[int, float]:
     chunk = max(1, settings.CUSTOMER_MESSAGE_CLAIM_CHUNK)
     # Claim in chunks so every lease covers only the sends that follow it.
     for start in range(0, len(ids), chunk):
-        for message in _claim(ids[start : start + chunk]):
+        claimed = _claim(ids[start : start + chunk])
+        rendered = messages_render(claimed)
+        for message in claimed:
             with log_context(message_id=message.pk, event_id=message.event.event_id,
                              tenant=message.event.partner.tenant_id):
-                requeue.update(_send_one(message, adapters))
+                requeue.update(_send_one(message, adapters, rendered.get(message.pk)))
     return requeue

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from notifications import guards
 from notifications.messaging.channels import TransportError, channel_adapter
+from notifications.messaging.rendering import message_render
 from notifications.messaging.routing import RoutingPlanner
 from notifications.models import CustomerChannel, Event, MessageStatus
 from subscriptions.catalog import get_event
@@ -70,6 +71,11 @@ def message_send_test(
     subject = Subject(holder, card, card.wallet, card.wallet.product)
     planner = RoutingPlanner(events=[event], subjects=[subject], now=timezone.now())
     row = planner.message(event=event, definition=definition, subject=subject, channel=channel)
+    if row.status in (MessageStatus.PENDING, MessageStatus.HELD):
+        rendered = message_render(row, subject=subject)
+        row.subject, row.body = rendered.subject, rendered.body
+        if rendered.error:
+            row.status, row.skip_reason, row.last_error = MessageStatus.FAILED, rendered.skip_reason, rendered.error
     outcome = {"channel": channel, "recipient": row.recipient, "locale": row.locale, "subject": row.subject,
                "body": row.body}
     if row.status in (MessageStatus.SKIPPED, MessageStatus.FAILED):

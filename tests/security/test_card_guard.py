@@ -15,6 +15,7 @@ from notifications.ingest.batch import ingest_batch
 from notifications.ingest.parsing import RawMessage
 from notifications.messaging.sending import message_send_batch
 from notifications.models import CustomerMessage, DeliveryStatus, WebhookDelivery
+from templates.models import NotificationTemplate
 from tests.factories import CardFactory, CardholderFactory, EventSubscriptionFactory, ProductFactory, WalletFactory
 from tests.notifications.helpers import deliver_as_task, kafka_message
 
@@ -93,9 +94,10 @@ def test_the_same_event_without_the_number_goes_out(acme, card, webhook_receiver
 
 
 def test_a_card_number_in_an_email_subject_is_refused(acme, card):
-    _, messages = ingest(card, "Chai Point")
+    _, messages = ingest(card, PAN.replace(" ", "-"))
     email = next(m for m in messages if m.channel == "EMAIL")
-    CustomerMessage.objects.filter(pk=email.pk).update(subject=f"Your card {PAN.replace(' ', '-')}")
+    # The worker renders the subject from the template: make it carry the merchant name (here, a card number).
+    NotificationTemplate.objects.filter(pk=email.template_id).update(subject="Your card at {{ merchantName }}")
     message_send_batch(message_ids=[email.pk])
     email.refresh_from_db()
     assert email.status == "FAILED" and email.skip_reason == guards.REFUSAL_REASON

@@ -157,8 +157,8 @@ def test_permanent_error_without_a_next_channel_just_fails(partner, card, holder
 
 def test_card_number_in_the_text_is_refused_not_sent(partner, card, providers):
     _, twilio, _ = providers
-    sms = _plan(partner, card)["SMS"]
-    CustomerMessage.objects.filter(pk=sms.pk).update(body="Card 4111 1111 1111 1111 was used")
+    # Rendered by the worker from event data that carries a card number (a merchant name, here).
+    sms = _plan(partner, card, **{**TXN, "merchantName": "4111 1111 1111 1111"})["SMS"]
     assert message_send_batch(message_ids=[sms.pk]) == {}
     sms.refresh_from_db()
     assert (sms.status, sms.skip_reason, sms.last_error) == (
@@ -220,7 +220,7 @@ def test_an_outcome_is_not_recorded_by_a_worker_that_lost_its_claim(partner, car
     [claimed] = _claim([sms.pk])
     # Meanwhile the lease expired and another worker re-claimed the row with its own token.
     CustomerMessage.objects.filter(pk=sms.pk).update(claim_token="00000000-0000-0000-0000-000000000001")
-    _send_one(claimed, {})
+    _send_one(claimed, {}, None)
     sms.refresh_from_db()
     assert (sms.status, str(sms.claim_token)) == ("SENDING", "00000000-0000-0000-0000-000000000001")
 

@@ -2,7 +2,8 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from notifications.messaging.routing import SkipReason, plan_customer_messages
+from notifications.messaging.rendering import message_render, messages_render
+from notifications.messaging.routing import SkipReason, plan_customer_messages, subjects_resolve
 from notifications.models import CustomerMessage
 from templates.models import NotificationTemplate
 from tests.factories import CardFactory, CardholderFactory, PartnerFactory, ProductFactory, WalletFactory
@@ -18,6 +19,27 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sample_templates",
 TXN = {"amount": "125.50", "currency": "INR", "merchantName": "Chai Point", "balance": "874.50"}
 
 
+def plan_and_render(events, **kwargs) -> list[CustomerMessage]:
+    """What a cardholder receives: the rows ingest plans (unrendered, with their template), each rendered as the
+    messaging worker renders it just before sending."""
+    rows = plan_customer_messages(events, **kwargs)
+    for row in rows:
+        if row.template_id is not None:
+            rendered = message_render(row, subject=subjects_resolve([row.event])[0])
+            row.subject, row.body = rendered.subject, rendered.body
+            if rendered.error:
+                row.status, row.skip_reason, row.last_error = "FAILED", rendered.skip_reason, rendered.error
+    return rows
+
+
+def test_routing_chooses_templates_but_never_renders_them(partner, card):
+    """Ingest runs routing: it must not run a partner's template (that happens in the worker)."""
+    rows = plan_customer_messages([make_event(partner, kitNo=card.kit_no, **TXN)])
+    pending = [r for r in rows if r.status == "PENDING"]
+    assert pending and all(r.template_id and r.body == "" and r.subject == "" for r in pending)
+    assert all(r.rendered_at is None for r in pending)
+
+
 def _by_channel(rows: list[CustomerMessage]) -> dict[str, CustomerMessage]:
     assert len({r.channel for r in rows}) == len(rows), "one row per channel"
     return {r.channel: r for r in rows}
@@ -25,7 +47,7 @@ def _by_channel(rows: list[CustomerMessage]) -> dict[str, CustomerMessage]:
 
 def test_card_event_renders_every_channel_from_the_defaults(partner, card):
     event = make_event(partner, kitNo=card.kit_no, **TXN)
-    rows = _by_channel(plan_customer_messages([event]))
+    rows = _by_channel(plan_and_render([event]))
     assert set(rows) == {"SMS", "EMAIL", "PUSH"}
     assert all(r.status == "PENDING" and r.pk is None for r in rows.values())
     sms, email, push = rows["SMS"], rows["EMAIL"], rows["PUSH"]
@@ -45,7 +67,7 @@ def test_card_event_renders_every_channel_from_the_defaults(partner, card):
 
 def test_masked_number_is_built_from_last4_only(partner, card):
     event = make_event(partner, kitNo=card.kit_no, last4="4111111111111111", **TXN)
-    sms = _by_channel(plan_customer_messages([event]))["SMS"]
+    sms = _by_channel(plan_and_render([event]))["SMS"]
     assert "XXXX XXXX XXXX 1111" in sms.body
     assert "4111111111111111" not in sms.body
 
@@ -54,7 +76,7 @@ def test_product_template_wins_over_the_default(partner, card, product):
     NotificationTemplateFactory(product=product, channel="SMS", body="Travel Card: {{ amount }} at {{ merchantName }}")
     other_product = ProductFactory(partner=partner)
     NotificationTemplateFactory(product=other_product, channel="SMS", body="Other product {{ amount }}")
-    rows = _by_channel(plan_customer_messages([make_event(partner, kitNo=card.kit_no, **TXN)]))
+    rows = _by_channel(plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)]))
     assert rows["SMS"].body == "Travel Card: 125.50 at Chai Point"
     assert rows["EMAIL"].body.startswith("Dear Asha Verma,")  # no product EMAIL template: the default
 
@@ -62,7 +84,7 @@ def test_product_template_wins_over_the_default(partner, card, product):
 def test_locale_falls_back_from_region_to_language(partner, card, holder):
     holder.locale = "hi-IN"
     holder.save()
-    rows = _by_channel(plan_customer_messages([make_event(partner, kitNo=card.kit_no, **TXN)]))
+    rows = _by_channel(plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)]))
     assert rows["SMS"].locale == "hi"
     assert "खर्च किए गए" in rows["SMS"].body
     assert "XXXX XXXX XXXX 4242" in rows["SMS"].body
@@ -73,27 +95,27 @@ def test_locale_falls_back_to_product_default_then_english(partner, card, holder
     holder.save()
     product.default_locale = "hi"
     product.save()
-    rows = _by_channel(plan_customer_messages([make_event(partner, kitNo=card.kit_no, **TXN)]))
+    rows = _by_channel(plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)]))
     assert rows["SMS"].locale == "hi"  # no Tamil template: the product's default language
     event = make_event(partner, "CARD_ACTIVATED", kitNo=card.kit_no)  # no Hindi sample for this event
-    assert _by_channel(plan_customer_messages([event]))["SMS"].locale == "en"
+    assert _by_channel(plan_and_render([event]))["SMS"].locale == "en"
 
 
 def test_language_beats_a_product_override_in_another_language(partner, card, holder, product):
     NotificationTemplateFactory(product=product, channel="SMS", locale="en", body="EN override {{ amount }}")
     holder.locale = "hi"
     holder.save()
-    sms = _by_channel(plan_customer_messages([make_event(partner, kitNo=card.kit_no, **TXN)]))["SMS"]
+    sms = _by_channel(plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)]))["SMS"]
     assert sms.locale == "hi"
     NotificationTemplateFactory(product=product, channel="SMS", locale="hi", body="HI override {{ amount }}")
-    sms = _by_channel(plan_customer_messages([make_event(partner, kitNo=card.kit_no, **TXN)]))["SMS"]
+    sms = _by_channel(plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)]))["SMS"]
     assert sms.body == "HI override 125.50"
 
 
 def test_opted_out_channel_is_skipped(partner, card, holder):
     holder.channel_preferences = {"SMS": False, "EMAIL": True}
     holder.save()
-    rows = _by_channel(plan_customer_messages([make_event(partner, kitNo=card.kit_no, **TXN)]))
+    rows = _by_channel(plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)]))
     assert (rows["SMS"].status, rows["SMS"].skip_reason) == ("SKIPPED", SkipReason.OPTED_OUT)
     assert rows["SMS"].body == ""
     assert rows["EMAIL"].status == "PENDING"
@@ -104,7 +126,7 @@ def test_critical_event_ignores_opt_out(partner, card, holder):
     holder.save()
     event = make_event(partner, "KIT_EXPIRY_ADVANCE_NOTIFICATION", kitNo=card.kit_no, daysBefore=7,
                        expiryDate="2026-03-01")
-    rows = _by_channel(plan_customer_messages([event]))
+    rows = _by_channel(plan_and_render([event]))
     assert {r.status for r in rows.values()} == {"PENDING"}
     assert "expires on 2026-03-01, in 7 days" in rows["SMS"].body
 
@@ -112,7 +134,7 @@ def test_critical_event_ignores_opt_out(partner, card, holder):
 def test_missing_contact_data_is_skipped(partner, card, holder):
     holder.email, holder.push_token = "", ""
     holder.save()
-    rows = _by_channel(plan_customer_messages([make_event(partner, kitNo=card.kit_no, **TXN)]))
+    rows = _by_channel(plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)]))
     assert rows["EMAIL"].skip_reason == SkipReason.NO_CONTACT
     assert rows["PUSH"].skip_reason == SkipReason.NO_CONTACT
     assert rows["SMS"].status == "PENDING"
@@ -122,14 +144,14 @@ def test_channel_switched_off_for_the_product_is_skipped(partner, card, product)
     ProductChannelSettingFactory(product=product, event_name="CARD_TRANSACTION_APPROVED", channel="PUSH")
     ProductChannelSettingFactory(product=product, event_name="CARD_TRANSACTION_APPROVED", channel="SMS",
                                  enabled=True)
-    rows = _by_channel(plan_customer_messages([make_event(partner, kitNo=card.kit_no, **TXN)]))
+    rows = _by_channel(plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)]))
     assert rows["PUSH"].skip_reason == SkipReason.CHANNEL_DISABLED
     assert rows["SMS"].status == "PENDING"
 
 
 def test_missing_template_is_skipped(partner, card):
     NotificationTemplate.objects.filter(event_name="CARD_ACTIVATED", channel="EMAIL").delete()
-    rows = _by_channel(plan_customer_messages([make_event(partner, "CARD_ACTIVATED", kitNo=card.kit_no)]))
+    rows = _by_channel(plan_and_render([make_event(partner, "CARD_ACTIVATED", kitNo=card.kit_no)]))
     assert (rows["EMAIL"].status, rows["EMAIL"].skip_reason) == ("SKIPPED", SkipReason.NO_TEMPLATE)
     assert rows["SMS"].status == "PENDING"
 
@@ -137,7 +159,7 @@ def test_missing_template_is_skipped(partner, card):
 def test_unknown_cardholder_and_other_tenants_card_are_recorded_not_sent(partner, card):
     other = PartnerFactory(tenant_id="other")
     other_card = CardFactory(partner=other, kit_no="K-OTHER")
-    rows = plan_customer_messages([
+    rows = plan_and_render([
         make_event(partner, kitNo="K-NOPE", **TXN),
         make_event(partner, kitNo=other_card.kit_no, **TXN),  # exists, but for another tenant
     ])
@@ -147,7 +169,7 @@ def test_unknown_cardholder_and_other_tenants_card_are_recorded_not_sent(partner
 
 
 def test_non_customer_facing_events_produce_nothing(partner, card):
-    assert plan_customer_messages([make_event(partner, "CARD_TRANSACTION_CLEARED", kitNo=card.kit_no)]) == []
+    assert plan_and_render([make_event(partner, "CARD_TRANSACTION_CLEARED", kitNo=card.kit_no)]) == []
 
 
 def test_resolves_by_wallet_id_and_by_customer_id(partner, card, wallet, holder):
@@ -156,7 +178,7 @@ def test_resolves_by_wallet_id_and_by_customer_id(partner, card, wallet, holder)
     by_customer = make_event(partner, "CUSTOMER_OTP", customerId=holder.external_id, otp="482913",
                              purpose="login")
     bad_wallet = make_event(partner, "WALLET_LOADED", walletId="not-a-uuid", customerId=holder.external_id)
-    rows = plan_customer_messages([by_wallet, by_customer, bad_wallet])
+    rows = plan_and_render([by_wallet, by_customer, bad_wallet])
     wallet_sms = next(r for r in rows if r.event_id == by_wallet.pk and r.channel == "SMS")
     assert wallet_sms.body == "INR 500.00 was added to your wallet. Balance: INR 1374.50."
     otp_sms = next(r for r in rows if r.event_id == by_customer.pk and r.channel == "SMS")
@@ -171,7 +193,7 @@ def test_quiet_hours_hold_non_urgent_messages_until_morning(partner, card, produ
     morning = datetime(2026, 2, 13, 2, 30, tzinfo=UTC)  # 08:00 local
     txn = make_event(partner, kitNo=card.kit_no, **TXN)
     blocked = make_event(partner, "CARD_BLOCKED", kitNo=card.kit_no, reason="Lost")  # urgent
-    rows = plan_customer_messages([txn, blocked], now=night)
+    rows = plan_and_render([txn, blocked], now=night)
     held = [r for r in rows if r.event_id == txn.pk]
     urgent = [r for r in rows if r.event_id == blocked.pk]
     assert {(r.status, r.next_attempt_at) for r in held} == {("HELD", morning)}
@@ -182,22 +204,22 @@ def test_default_quiet_hours_apply_without_a_policy_and_a_disabled_policy_turns_
                                                                                         product):
     settings.CUSTOMER_QUIET_HOURS = "22:00-08:00"
     night = datetime(2026, 2, 12, 18, 0, tzinfo=UTC)
-    rows = plan_customer_messages([make_event(partner, kitNo=card.kit_no, **TXN)], now=night)
+    rows = plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)], now=night)
     assert {r.status for r in rows} == {"HELD"}
     QuietHoursPolicyFactory(product=product, enabled=False)
-    rows = plan_customer_messages([make_event(partner, kitNo=card.kit_no, **TXN)], now=night)
+    rows = plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)], now=night)
     assert {r.status for r in rows} == {"PENDING"}
 
 
 def test_fallback_order_sends_only_the_first_receivable_channel(partner, card, holder, product):
     product.channel_fallback_order = ["PUSH", "SMS", "EMAIL"]
     product.save()
-    rows = plan_customer_messages([make_event(partner, kitNo=card.kit_no, **TXN)])
+    rows = plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)])
     assert [(r.channel, r.status) for r in rows] == [("PUSH", "PENDING")]
 
     holder.push_token = ""
     holder.save()
-    rows = plan_customer_messages([make_event(partner, kitNo=card.kit_no, **TXN)])
+    rows = plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)])
     assert [(r.channel, r.status, r.skip_reason) for r in rows] == [
         ("PUSH", "SKIPPED", SkipReason.NO_CONTACT),
         ("SMS", "PENDING", ""),
@@ -207,7 +229,7 @@ def test_fallback_order_sends_only_the_first_receivable_channel(partner, card, h
 def test_channels_outside_the_fallback_order_are_sent_independently(partner, card, product):
     product.channel_fallback_order = ["PUSH", "SMS"]
     product.save()
-    rows = plan_customer_messages([make_event(partner, kitNo=card.kit_no, **TXN)])
+    rows = plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)])
     assert sorted((r.channel, r.status) for r in rows) == [("EMAIL", "PENDING"), ("PUSH", "PENDING")]
 
 
@@ -222,8 +244,17 @@ def test_a_batch_costs_a_fixed_number_of_queries(partner, product, django_assert
                                  currency="INR"))
         events.append(make_event(partner, "CUSTOMER_KYC_UPDATED", customerId=holder.external_id,
                                  kycStatus="FULL"))
-    # cards, wallets, cardholders, newest wallets, templates, switches, quiet hours, partner names
-    with django_assert_max_num_queries(8):
+    # cards, wallets, cardholders, newest wallets, templates, switches, quiet hours
+    with django_assert_max_num_queries(7):
         rows = plan_customer_messages(events)
     assert len(rows) == 90 * 3
     assert {r.status for r in rows} == {"PENDING"}
+
+    # The worker renders a claimed batch with a fixed number of queries too: what the events are about.
+    CustomerMessage.objects.bulk_create(rows)
+    claimed = list(CustomerMessage.objects.filter(pk__in=[r.pk for r in rows])
+                   .select_related("event", "event__partner", "cardholder", "template"))
+    with django_assert_max_num_queries(4):
+        rendered = messages_render(claimed)
+    assert len(rendered) == 270 and not any(r.error for r in rendered.values())
+    assert all(r.body for r in rendered.values())
