@@ -79,15 +79,21 @@ def enqueue_deliveries(by_subscription: dict[int, list[int]], countdown: float |
     )
 
 
-def enqueue_messages(message_ids: list[int], countdown: float | None = None) -> int:
+def enqueue_messages(message_ids: list[int], countdown: float | None = None, partner_id: int | None = None) -> int:
+    """Task-sized batches of one tenant's messages (`partner_id`: the worker bounds the threads one tenant's batches
+    hold; None for work of unknown tenants, which is not bounded)."""
     tasks = 0
     try:
         for chunk in _chunks(list(message_ids), MESSAGE_TASK_BATCH):
-            _send(SEND_CUSTOMER_MESSAGES, [chunk], countdown)
+            _send(SEND_CUSTOMER_MESSAGES, [chunk, partner_id], countdown)
             tasks += 1
     except Exception:
         logger.warning("Could not enqueue customer messages; the re-enqueue sweep will pick them up", exc_info=True)
     return tasks
+
+
+def enqueue_messages_by_partner(by_partner: dict[int, list[int]], countdown: float | None = None) -> int:
+    return sum(enqueue_messages(ids, countdown, partner_id) for partner_id, ids in by_partner.items() if ids)
 
 
 def _by_delay(delays: dict[int, float]) -> dict[int, list[int]]:
@@ -106,9 +112,10 @@ def schedule_retries(retrying: dict[int, float], subscription_id: int) -> None:
         enqueue_deliveries({subscription_id: ids}, countdown=delay)
 
 
-def schedule_message_follow_ups(follow_ups: dict[int, float]) -> None:
+def schedule_message_follow_ups(follow_ups: dict[int, float], partner_id: int | None = None) -> None:
+    """Countdown tasks for one tenant's retries, re-held messages and fallbacks due soon."""
     for delay, ids in _by_delay(follow_ups).items():
-        enqueue_messages(ids, countdown=delay)
+        enqueue_messages(ids, countdown=delay, partner_id=partner_id)
 
 
 def defer_delivery_batch(batch: DeliveryBatch, seconds: float) -> None:

@@ -17,7 +17,7 @@ from celery.signals import before_task_publish
 from django.db import DatabaseError, close_old_connections, connection
 
 from notifications import outbox, queue, services
-from notifications.messaging.sending import message_send_batch
+from notifications.messaging.sending import message_send_tenant_batch
 from notifications.ops import heartbeats
 from notifications.sweep.run import sweep_run
 from notifications.webhooks.delivery import deliver_batch
@@ -43,8 +43,13 @@ def deliver_webhooks(delivery_ids: list[int], subscription_id: int, claim_token:
 
 
 @shared_task(name=queue.SEND_CUSTOMER_MESSAGES, acks_late=True, ignore_result=True)
-def send_customer_messages(message_ids: list[int]) -> int:
-    queue.schedule_message_follow_ups(message_send_batch(message_ids=message_ids))
+def send_customer_messages(message_ids: list[int], partner_id: int | None = None) -> int:
+    """Send one tenant's batch of messages; schedule what comes next (retries, quiet hours, fallbacks), and come
+    back for a batch deferred because the tenant holds its share of this process's threads."""
+    outcome = message_send_tenant_batch(message_ids=message_ids, partner_id=partner_id)
+    queue.schedule_message_follow_ups(outcome.follow_ups, partner_id)
+    if outcome.deferred:
+        queue.enqueue_messages(outcome.deferred, countdown=outcome.defer_seconds, partner_id=partner_id)
     return len(message_ids)
 
 

@@ -338,3 +338,7 @@ WEBHOOK_ENDPOINT_BATCHES_PER_PROCESS = env.int("WEBHOOK_ENDPOINT_BATCHES_PER_PRO
 # How long the broker may hold the bridge's fetch request when there is nothing new (librdkafka fetch.wait.max.ms).
 KAFKA_FETCH_WAIT_MAX_MS = env.int("KAFKA_FETCH_WAIT_MAX_MS", default=50)
 KAFKA_FETCH_MIN_BYTES = env.int("KAFKA_FETCH_MIN_BYTES", default=1)
+
+# FAULT ISOLATION (issue 15; docs/security.md)
+# Threads of one worker process one tenant's customer-message batches may hold at once (the rest wait or are deferred).
+CUSTOMER_MESSAGE_TENANT_SLOTS_PER_PROCESS = env.int("CUSTOMER_MESSAGE_TENANT_SLOTS_PER_PROCESS", default=4)

@@ -32,7 +32,7 @@ class IngestResult:
     dead_lettered: int = 0
     # One endpoint's deliveries per batch, each batch leased to the one task that will send it.
     delivery_batches: list[queue.DeliveryBatch] = field(default_factory=list)
-    message_ids: list[int] = field(default_factory=list)
+    messages_by_partner: dict[int, list[int]] = field(default_factory=dict)  # messages to send now, per tenant
     event_ids: list[str] = field(default_factory=list)
 
     @property
@@ -41,6 +41,10 @@ class IngestResult:
         for batch in self.delivery_batches:
             grouped.setdefault(batch.subscription_id, []).extend(batch.delivery_ids)
         return grouped
+
+    @property
+    def message_ids(self) -> list[int]:
+        return [pk for ids in self.messages_by_partner.values() for pk in ids]
 
     @property
     def delivery_count(self) -> int:
@@ -98,7 +102,8 @@ def ingest_batch_isolating(messages: list[RawMessage]) -> IngestResult:
         total.duplicates += result.duplicates
         total.dead_lettered += result.dead_lettered
         total.delivery_batches += result.delivery_batches
-        total.message_ids += result.message_ids
+        for partner_id, ids in result.messages_by_partner.items():
+            total.messages_by_partner.setdefault(partner_id, []).extend(ids)
         total.event_ids += result.event_ids
     return total
 
@@ -186,7 +191,9 @@ def _ingest_batch_once(messages: list[RawMessage]) -> IngestResult:
 
         messages_to_send = plan_customer_messages(customer_facing)
         sql.copy_insert(messages_to_send)
-        result.message_ids = [m.pk for m in messages_to_send if m.status == "PENDING"]
+        for m in messages_to_send:
+            if m.status == "PENDING":
+                result.messages_by_partner.setdefault(m.partner_id, []).append(m.pk)
 
         dead_letters_store(dead)
         result.dead_lettered = len(dead)

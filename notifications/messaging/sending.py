@@ -15,6 +15,7 @@ number is never sent.
 re-held messages and new fallbacks); `message_due_ids` is what the re-enqueue sweep finds."""
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -28,19 +29,26 @@ from notifications.messaging.channels import ChannelAdapter, TransportError, cha
 from notifications.messaging.rendering import Rendered, messages_render
 from notifications.messaging.routing import message_fallback_plan, subjects_resolve
 from notifications.models import CustomerMessage, MessageStatus
+from notifications.slots import ConcurrencySlots, DurationAverage
 from subscriptions.catalog import get_event
 from templates.quiet_hours import quiet_hours_end, quiet_window_of
 from templates.selectors import quiet_policies_load
 
 logger = logging.getLogger(__name__)
 
-def message_due_ids(*, limit: int = 1000, grace_seconds: int | None = None) -> list[int]:
-    """Ids of messages that are due and not held by a live lease, oldest due first, for the re-enqueue sweep
-    (leases.overdue_q: PENDING rows overdue by the grace, HELD rows and expired leases at once)."""
+def message_due_by_partner(*, limit: int = 1000, grace_seconds: int | None = None) -> dict[int, list[int]]:
+    """Ids of messages that are due and not held by a live lease, oldest due first, per tenant, for the re-enqueue
+    sweep (leases.overdue_q: PENDING rows overdue by the grace, HELD rows and expired leases at once)."""
     overdue = leases.overdue_q(sql.MESSAGES, now=timezone.now(), grace_seconds=grace_seconds)
-    return list(
-        CustomerMessage.objects.filter(overdue).order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit]
-    )
+    rows = CustomerMessage.objects.filter(overdue).order_by("next_attempt_at", "id").values_list("partner_id", "pk")
+    grouped: dict[int, list[int]] = {}
+    for partner_id, pk in rows[:limit]:
+        grouped.setdefault(partner_id, []).append(pk)
+    return grouped
+
+
+def message_due_ids(*, limit: int = 1000, grace_seconds: int | None = None) -> list[int]:
+    return [pk for ids in message_due_by_partner(limit=limit, grace_seconds=grace_seconds).values() for pk in ids]
 
 
 def _claim(ids: list[int]) -> list[CustomerMessage]:
@@ -164,3 +172,38 @@ def message_send_batch(*, message_ids: list[int]) -> dict[int, float]:
                              tenant=message.event.partner.tenant_id):
                 requeue.update(_send_one(message, adapters, rendered.get(message.pk)))
     return requeue
+
+
+# Per tenant, within one worker process: one tenant's message batches (slow templates, a slow provider account, a
+# flood of its events) hold at most CUSTOMER_MESSAGE_TENANT_SLOTS_PER_PROCESS threads; beyond that its batches wait
+# briefly if its batches are quick, else are deferred, so other tenants' messages and webhooks keep their threads.
+_TENANT_SLOTS = ConcurrencySlots()
+_TENANT_BATCH_SECONDS = DurationAverage()
+TENANT_SLOT_WAIT_SECONDS = 2.0
+SLOW_TENANT_BATCH_SECONDS = 1.0
+
+
+@dataclass
+class TenantBatchOutcome:
+    follow_ups: dict[int, float] = field(default_factory=dict)  # message id -> seconds until it is due
+    deferred: list[int] = field(default_factory=list)  # not sent now: the tenant holds all its slots
+    defer_seconds: float = 1.0
+
+
+def message_send_tenant_batch(*, message_ids: list[int], partner_id: int | None) -> TenantBatchOutcome:
+    """`message_send_batch` for one tenant's messages, within the tenant's share of this process's threads."""
+    if partner_id is None:
+        return TenantBatchOutcome(follow_ups=message_send_batch(message_ids=message_ids))
+    if not _TENANT_SLOTS.acquire(
+        partner_id, slots=settings.CUSTOMER_MESSAGE_TENANT_SLOTS_PER_PROCESS, wait=TENANT_SLOT_WAIT_SECONDS,
+        is_slow=lambda: _TENANT_BATCH_SECONDS.seconds(partner_id) >= SLOW_TENANT_BATCH_SECONDS,
+    ):
+        # Come back about when one of its batches will have finished (at most 30 s, so a recovered tenant resumes).
+        seconds = min(max(_TENANT_BATCH_SECONDS.seconds(partner_id), 1.0), 30.0)
+        return TenantBatchOutcome(deferred=list(message_ids), defer_seconds=seconds)
+    started = _TENANT_BATCH_SECONDS.started(partner_id)
+    try:
+        return TenantBatchOutcome(follow_ups=message_send_batch(message_ids=message_ids))
+    finally:
+        _TENANT_BATCH_SECONDS.finished(partner_id, started)
+        _TENANT_SLOTS.release(partner_id)

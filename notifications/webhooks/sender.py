@@ -25,6 +25,7 @@ except ImportError:  # not built for every platform; asyncio's own loop works, o
     uvloop = None
 
 from notifications.retry import parse_retry_after
+from notifications.slots import ConcurrencySlots
 from notifications.webhooks.egress import EgressBlocked, GuardedResolver, check_literal_host, pin_for_proxy
 
 RESPONSE_EXCERPT_BYTES = 2048
@@ -76,9 +77,8 @@ class WebhookSender:
         self._session: aiohttp.ClientSession | None = None
         self._in_flight: dict[int, asyncio.Semaphore] = {}
         self._busy: dict[int, int] = {}  # per endpoint: requests queued or in flight
-        self._batches: dict[int, int] = {}  # per endpoint: batch slots held (see acquire_batch_slot)
+        self._slots = ConcurrencySlots()  # per endpoint: batch slots (see acquire_batch_slot)
         self._busy_lock = threading.Lock()
-        self._capacity = threading.Condition(self._busy_lock)  # notified whenever an endpoint's batch slot frees up
         self._latency: dict[int, float] = {}  # per endpoint: moving average of request durations (seconds)
         self._pending: dict[int, int] = {}  # per endpoint: requests handed to the loop and not finished
         self._progress: dict[int, float] = {}  # per endpoint: when a request last finished (or work last began)
@@ -111,21 +111,11 @@ class WebhookSender:
         one endpoint can hold whatever the size of its batches. An endpoint that answers fast frees a slot in moments,
         so the caller waits (up to `wait` seconds) rather than re-queue its work; for a slow one (endpoint_slowness
         >= `slow_after` seconds) it returns False at once."""
-        deadline = time.monotonic() + wait
-        with self._capacity:
-            while self._batches.get(subscription_id, 0) >= slots:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.endpoint_slowness(subscription_id) >= slow_after:
-                    return False
-                # Woken when any slot of this process frees up; re-checked at least every 0.2 s.
-                self._capacity.wait(min(remaining, 0.2))
-            self._batches[subscription_id] = self._batches.get(subscription_id, 0) + 1
-            return True
+        return self._slots.acquire(subscription_id, slots=slots, wait=wait,
+                                   is_slow=lambda: self.endpoint_slowness(subscription_id) >= slow_after)
 
     def release_batch_slot(self, subscription_id: int) -> None:
-        with self._capacity:
-            self._batches[subscription_id] -= 1
-            self._capacity.notify_all()
+        self._slots.release(subscription_id)
 
     def send_many(self, requests: Sequence[OutgoingRequest], timeout: float | None = None) -> list[SendResult]:
         counts = Counter(r.subscription_id for r in requests)
