@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import ApiTokenFactory, PartnerFactory
 
-pytest_plugins = ["tests.fixtures.processes", "tests.fixtures.cardholders"]
+pytest_plugins = ["tests.fixtures.processes", "tests.fixtures.receiver", "tests.fixtures.cardholders"]
 
 
 @pytest.fixture(autouse=True)

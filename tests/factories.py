@@ -5,7 +5,14 @@ import datetime
 import factory
 from django.utils import timezone
 
-from notifications.models import Event
+from notifications.models import (
+    CustomerMessage,
+    DeadLetter,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Event,
+    WebhookDelivery,
+)
 from subscriptions.models import ApiToken, EventSubscription, Partner, TokenLevel, generate_signing_secret, hash_token
 from wallets.models import Card, Cardholder, Product, Wallet
 
@@ -116,3 +123,75 @@ class EventFactory(factory.django.DjangoModelFactory):
     occurred_at = factory.LazyFunction(timezone.now)
     data = factory.LazyFunction(lambda: {"kitNo": "K0001", "amount": "125.50", "currency": "INR"})
     body = "{}"
+
+
+# A delivery's subscription when the caller names none: the partner's ALL_EVENTS subscription (the model allows one
+# per tenant and eventName, so it is shared by every such delivery of that partner).
+ALL_EVENTS_SUBSCRIPTION = object()
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    """`WebhookDeliveryFactory(subscription=s)` belongs to s's partner; `WebhookDeliveryFactory(partner=p)` (or
+    neither) to p's ALL_EVENTS subscription. Final statuses get `completed_at`; any status but PENDING one attempt."""
+
+    class Meta:
+        model = WebhookDelivery
+
+    subscription = ALL_EVENTS_SUBSCRIPTION
+    partner = factory.Maybe(
+        factory.LazyAttribute(lambda o: o.subscription is not ALL_EVENTS_SUBSCRIPTION),
+        yes_declaration=factory.SelfAttribute("subscription.partner"),
+        no_declaration=factory.SubFactory(PartnerFactory),
+    )
+    event = factory.SubFactory(EventFactory, partner=factory.SelfAttribute("..partner"))
+    status = DeliveryStatus.PENDING
+    attempt_count = factory.LazyAttribute(lambda o: 0 if o.status == DeliveryStatus.PENDING else 1)
+    completed_at = factory.LazyAttribute(
+        lambda o: timezone.now() if o.status in ("SUCCEEDED", "FAILED", "CANCELLED") else None
+    )
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        if kwargs["subscription"] is ALL_EVENTS_SUBSCRIPTION:
+            partner = kwargs["partner"]
+            kwargs["subscription"] = (
+                EventSubscription.objects.filter(partner=partner, event_name="ALL_EVENTS").first()
+                or EventSubscriptionFactory(partner=partner, event_name="ALL_EVENTS")
+            )
+        return kwargs
+
+
+class DeliveryAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeliveryAttempt
+
+    delivery = factory.SubFactory(WebhookDeliveryFactory, status=DeliveryStatus.SUCCEEDED)
+    attempt_number = factory.Sequence(lambda n: n + 1)
+    started_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(seconds=5))
+    duration_ms = 40
+    status_code = 200
+    succeeded = True
+
+
+class DeadLetterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeadLetter
+
+    topic = "pp_initiate_notification"
+    partition = 0
+    offset = factory.Sequence(lambda n: n)
+    raw_value = b"not json"
+    reason_code = "invalid_json"
+    reason = "The message is not valid JSON"
+
+
+class CustomerMessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerMessage
+
+    partner = factory.SubFactory(PartnerFactory)
+    event = factory.SubFactory(EventFactory, partner=factory.SelfAttribute("..partner"))
+    channel = "SMS"
+    recipient = "+919800000001"
+    body = "Hello"
+    status = "SENT"

@@ -1,6 +1,6 @@
 """What the chaos suite runs and breaks: its own Redis server and its own PostgreSQL cluster (the shared ones on this
-machine serve other people's tests, so they are never restarted), a webhook receiver that can be told to fail, and
-a publisher that puts events on the topic while the faults happen."""
+machine serve other people's tests, so they are never restarted) and a publisher that puts events on the topic while
+the faults happen. The partner's endpoint is tests.fixtures.receiver.WebhookReceiver, told to fail by the test."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import Counter
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
@@ -117,78 +114,6 @@ class OwnPostgres:
         """One query on a fresh connection (the server may have been restarted since the last one)."""
         with psycopg.connect(self.url, connect_timeout=3) as conn:
             return conn.execute(sql, params).fetchall()
-
-
-@dataclass
-class ChaosReceiver:
-    """The partner's endpoint. `mode` is "ok" (204), "error" (500) or "cut" (status line and half the headers,
-    then the connection is closed mid-response). Every request and what it was answered is counted."""
-
-    port: int = field(default_factory=free_port)
-    mode: str = "ok"
-    answered_2xx: Counter = field(default_factory=Counter)
-    answered_error: int = 0
-    cut: int = 0
-    requests: int = 0
-    bad_signatures: int = 0
-    secret: str = ""
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks"
-
-    def start(self) -> ChaosReceiver:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                webhook_id = self.headers.get("webhook-id", "")
-                with receiver.lock:
-                    receiver.requests += 1
-                    mode = receiver.mode
-                    if mode == "ok" and receiver.secret and receiver.requests % 97 == 1:
-                        receiver._verify(body, self.headers)
-                if mode == "cut":
-                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Le")
-                    self.wfile.flush()
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    with receiver.lock:
-                        receiver.cut += 1
-                    return
-                status = 204 if mode == "ok" else 500
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                with receiver.lock:
-                    if status == 204:
-                        receiver.answered_2xx[webhook_id] += 1
-                    else:
-                        receiver.answered_error += 1
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 256
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def _verify(self, body: bytes, headers) -> None:
-        from standardwebhooks import Webhook
-
-        try:
-            Webhook(self.secret).verify(body, {k.lower(): v for k, v in headers.items()})
-        except Exception:
-            self.bad_signatures += 1
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 class Publisher(threading.Thread):

@@ -1,8 +1,7 @@
 """Fixtures of the security tests: clients with real issued tokens, an isolated throttle cache, and small network
-doubles (a resolver answering what the test says, HTTP/HTTPS servers on chosen loopback addresses, a forward proxy)."""
+doubles (a resolver answering what the test says, a forward proxy; partner endpoints on chosen loopback addresses
+are tests.fixtures.receiver.WebhookReceiver)."""
 
-import functools
-import socketserver
 import uuid
 
 import pytest
@@ -27,17 +26,6 @@ def isolated_cache(settings):
             "KEY_PREFIX": f"sec-{uuid.uuid4().hex}",
         }
     }
-
-
-@pytest.fixture(autouse=True)
-def quick_server_shutdown(monkeypatch):
-    """Test HTTP servers (tests.fixtures.processes.webhook_receiver included) poll for shutdown every 0.5 s by
-    default, which made teardown the slowest part of these tests; 50 ms keeps the suite inside its time budget."""
-    monkeypatch.setattr(
-        socketserver.BaseServer,
-        "serve_forever",
-        functools.partialmethod(socketserver.BaseServer.serve_forever, poll_interval=0.05),
-    )
 
 
 @pytest.fixture

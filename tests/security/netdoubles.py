@@ -1,5 +1,6 @@
-"""Network doubles for the egress tests: everything here stands in for something outside the process (DNS, a
-partner's HTTP/HTTPS endpoint, an operator's forward proxy). Nothing of the code under test is replaced."""
+"""Network doubles for the egress tests: everything here stands in for something outside the process (DNS, an
+operator's forward proxy, certificates; the partner's HTTP/HTTPS endpoint is tests.fixtures.receiver.WebhookReceiver).
+Nothing of the code under test is replaced."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ import datetime
 import ipaddress
 import select
 import socket
-import ssl
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from socketserver import StreamRequestHandler, ThreadingTCPServer
 from urllib.parse import urlsplit
@@ -68,86 +67,19 @@ def free_port_on(*hosts: str) -> int:
     raise RuntimeError("no common free port")
 
 
-@dataclass
-class Hit:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class RecordingServer:
-    """An HTTP (or, with a certificate, HTTPS) server on host:port that answers 204 and records every request and,
-    for TLS, the SNI name each client sent."""
-
-    host: str
-    port: int
-    certfile: str | None = None
-    keyfile: str | None = None
-    hits: list[Hit] = field(default_factory=list)
-    sni_names: list[str | None] = field(default_factory=list)
-    tls_errors: list[str] = field(default_factory=list)
-
-    def start(self) -> RecordingServer:
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                recorder.hits.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address):
-                pass  # failed handshakes are expected in the TLS tests
-
-        self._server = Server((self.host, self.port), Handler)
-        if self.certfile:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(self.certfile, self.keyfile)
-
-            def remember_sni(ssl_socket, server_name, ctx):
-                recorder.sni_names.append(server_name)
-
-            context.sni_callback = remember_sni
-            self._server.socket = context.wrap_socket(self._server.socket, server_side=True,
-                                                      do_handshake_on_connect=False)
-            # Handshake in the handler thread, so that a failing client does not stop the accept loop.
-            original_finish = self._server.finish_request
-
-            def finish_request(request, client_address):
-                try:
-                    request.do_handshake()
-                except (ssl.SSLError, OSError) as exc:
-                    recorder.tls_errors.append(str(exc))
-                    return
-                original_finish(request, client_address)
-
-            self._server.finish_request = finish_request
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def url(self, host: str | None = None, path: str = "/hook") -> str:
-        scheme = "https" if self.certfile else "http"
-        return f"{scheme}://{host or self.host}:{self.port}{path}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
 def self_signed_certificate(name: str, directory: Path) -> tuple[str, str]:
     """(certfile, keyfile), written to `directory`, of a fresh self-signed certificate for `name` (no CA anywhere
     trusts it)."""
+    return issue_certificate(name, directory)
+
+
+def issue_certificate(name: str, directory: Path, *, issuer: tuple[str, str] | None = None, ca: bool = False,
+                      stem: str = "cert") -> tuple[str, str]:
+    """(certfile, keyfile) of a fresh certificate for `name`, written to `directory` as `<stem>.pem` and
+    `<stem>.key`: self-signed, or signed by `issuer` (the (certfile, keyfile) of a certificate made with ca=True).
+    The extensions are the ones strict verifiers (OpenSSL's X509_STRICT) insist on, so any client or server may
+    trust the CA: e.g. a CA for mutual-TLS client certificates (WebhookReceiver(client_ca=...))."""
+    # Imported here: cryptography's x509 is heavy and only the TLS tests need it.
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -155,19 +87,36 @@ def self_signed_certificate(name: str, directory: Path) -> tuple[str, str]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    if issuer:
+        issuer_certificate = x509.load_pem_x509_certificate(Path(issuer[0]).read_bytes())
+        signing_key = serialization.load_pem_private_key(Path(issuer[1]).read_bytes(), password=None)
+        issuer_name, issuer_public_key = issuer_certificate.subject, issuer_certificate.public_key()
+    else:
+        signing_key, issuer_name, issuer_public_key = key, subject, key.public_key()
     now = datetime.datetime.now(datetime.UTC)
-    certificate = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(subject)
+        .issuer_name(issuer_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .sign(key, hashes.SHA256())
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public_key), critical=False)
     )
-    certfile, keyfile = directory / "cert.pem", directory / "key.pem"
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                          encipher_only=False, decipher_only=False),
+            critical=True,
+        )
+    else:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+    certificate = builder.sign(signing_key, hashes.SHA256())
+    certfile, keyfile = directory / f"{stem}.pem", directory / f"{stem}.key"
     certfile.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     keyfile.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -10,7 +10,8 @@ import pytest
 
 from notifications.webhooks.egress import EgressBlocked, GuardedResolver, pin_for_proxy
 from notifications.webhooks.sender import OutgoingRequest, SendResult, WebhookSender
-from tests.security.netdoubles import ForwardProxy, RecordingServer, free_port_on, self_signed_certificate
+from tests.fixtures.receiver import WebhookReceiver
+from tests.security.netdoubles import ForwardProxy, free_port_on, self_signed_certificate
 
 pytestmark = pytest.mark.django_db
 
@@ -37,9 +38,8 @@ def resolve(host: str) -> list[str]:
 @pytest.fixture
 def internal_service():
     """What an attacker wants to reach: a service on 127.0.0.1."""
-    server = RecordingServer("127.0.0.1", free_port_on("127.0.0.1", "127.0.0.2")).start()
-    yield server
-    server.stop()
+    with WebhookReceiver("127.0.0.1", free_port_on("127.0.0.1", "127.0.0.2")) as server:
+        yield server
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_every_spelling_is_blocked_at_send_time_and_nothing_connects(
     assert result.error_class == "EgressBlocked", result
     assert address in result.error_message
     assert not result.succeeded and result.status_code is None
-    assert internal_service.hits == []
+    assert internal_service.requests == []
 
 
 def test_a_zone_id_does_not_hide_a_link_local_address(production_rules):
@@ -152,7 +152,7 @@ def test_allow_listed_addresses_are_reachable(settings, sender, internal_service
     settings.WEBHOOK_DESTINATION_ALLOWLIST = ["127.0.0.1/32"]
     result = send(sender, f"http://127.0.0.1:{internal_service.port}/hook")
     assert result.status_code == 204, result
-    assert [h.body for h in internal_service.hits] == [BODY]
+    assert [h.body for h in internal_service.requests] == [BODY]
 
 
 def test_the_allow_list_matches_the_normalised_address(settings):
@@ -168,17 +168,17 @@ def test_the_allow_list_matches_the_normalised_address(settings):
 def test_allow_list_by_name_wildcard_or_cidr(settings, sender, fake_dns, internal_service, entry):
     settings.WEBHOOK_DESTINATION_ALLOWLIST = [entry]
     fake_dns.set("hooks.partner.test", ["127.0.0.1"])
-    assert send(sender, internal_service.url("hooks.partner.test")).status_code == 204
-    assert internal_service.hits[0].headers["host"] == f"hooks.partner.test:{internal_service.port}"
+    assert send(sender, internal_service.url(host="hooks.partner.test")).status_code == 204
+    assert internal_service.requests[0].headers["host"] == f"hooks.partner.test:{internal_service.port}"
 
 
 def test_an_unlisted_name_is_not_exempted_by_a_neighbour_on_the_allow_list(settings, sender, fake_dns,
                                                                           internal_service):
     settings.WEBHOOK_DESTINATION_ALLOWLIST = ["hooks.partner.test"]
     fake_dns.set("evil.partner.test", ["127.0.0.1"])
-    result = send(sender, internal_service.url("evil.partner.test"))
+    result = send(sender, internal_service.url(host="evil.partner.test"))
     assert result.error_class == "EgressBlocked"
-    assert internal_service.hits == []
+    assert internal_service.requests == []
 
 
 # --- DNS rebinding ------------------------------------------------------------------------------------------------
@@ -189,13 +189,12 @@ def test_dns_rebinding_cannot_redirect_the_connection(settings, sender, fake_dns
     check-then-connect client (resolve, check, then let the HTTP library resolve again) would connect to
     127.0.0.1. Ours resolves once and connects to exactly the address it checked."""
     settings.WEBHOOK_DESTINATION_ALLOWLIST = ["127.0.0.2/32"]  # 127.0.0.2 plays a public address
-    partner = RecordingServer("127.0.0.2", internal_service.port).start()
-    try:
+    with WebhookReceiver("127.0.0.2", internal_service.port) as partner:
         fake_dns.set("rebind.partner.test", ["127.0.0.2"], ["127.0.0.1"])
         url = f"http://rebind.partner.test:{internal_service.port}/hook"
 
         assert send(sender, url).status_code == 204
-        (hit,) = partner.hits
+        (hit,) = partner.requests
         assert hit.headers["host"] == f"rebind.partner.test:{internal_service.port}"
         assert fake_dns.lookups == ["rebind.partner.test"]  # one lookup: the checked answer is the one used
 
@@ -209,10 +208,8 @@ def test_dns_rebinding_cannot_redirect_the_connection(settings, sender, fake_dns
             fresh.close()
         assert rebound.error_class == "EgressBlocked" and "127.0.0.1" in rebound.error_message
         assert fake_dns.lookups == ["rebind.partner.test", "rebind.partner.test"]
-        assert len(partner.hits) == 2
-        assert internal_service.hits == []  # never reached, at any point
-    finally:
-        partner.stop()
+        assert len(partner.requests) == 2
+        assert internal_service.requests == []  # never reached, at any point
 
 
 # --- TLS ----------------------------------------------------------------------------------------------------------
@@ -222,9 +219,8 @@ def test_dns_rebinding_cannot_redirect_the_connection(settings, sender, fake_dns
 def tls_endpoint(tmp_path):
     """An HTTPS endpoint for hooks.partner.test on 127.0.0.1 whose certificate no CA trusts."""
     certfile, keyfile = self_signed_certificate("hooks.partner.test", tmp_path)
-    server = RecordingServer("127.0.0.1", free_port_on("127.0.0.1"), certfile=certfile, keyfile=keyfile).start()
-    yield server
-    server.stop()
+    with WebhookReceiver("127.0.0.1", free_port_on("127.0.0.1"), certfile=certfile, keyfile=keyfile) as server:
+        yield server
 
 
 def test_tls_verification_is_on_and_sni_carries_the_original_host(settings, sender, fake_dns, tls_endpoint):
@@ -232,11 +228,11 @@ def test_tls_verification_is_on_and_sni_carries_the_original_host(settings, send
     address, yet SNI names the host from the URL and the untrusted certificate is refused."""
     settings.WEBHOOK_DESTINATION_ALLOWLIST = ["127.0.0.1/32"]
     fake_dns.set("hooks.partner.test", ["127.0.0.1"])
-    result = send(sender, tls_endpoint.url("hooks.partner.test"))
+    result = send(sender, tls_endpoint.url(host="hooks.partner.test"))
     assert result.error_class == "ClientConnectorCertificateError", result
     assert "certificate verify failed" in result.error_message
     assert tls_endpoint.sni_names == ["hooks.partner.test"]
-    assert tls_endpoint.hits == []  # nothing was sent over the unverified connection
+    assert tls_endpoint.requests == []  # nothing was sent over the unverified connection
 
 
 # --- egress proxy -------------------------------------------------------------------------------------------------
@@ -256,27 +252,24 @@ def proxy(settings, fake_dns):
 def test_through_the_proxy_the_request_goes_to_the_checked_address(settings, sender, fake_dns, proxy,
                                                                    internal_service):
     settings.WEBHOOK_DESTINATION_ALLOWLIST = ["127.0.0.2/32"]
-    partner = RecordingServer("127.0.0.2", internal_service.port).start()
-    try:
+    with WebhookReceiver("127.0.0.2", internal_service.port) as partner:
         # The proxy would resolve the name itself and could be rebound to 127.0.0.1; it is never asked to.
         fake_dns.set("hooks.partner.test", ["127.0.0.2"], ["127.0.0.1"])
         result = send(sender, f"http://hooks.partner.test:{partner.port}/hook")
         assert result.status_code == 204, result
         assert proxy.request_lines == [f"POST http://127.0.0.2:{partner.port}/hook HTTP/1.1"]
-        (hit,) = partner.hits
+        (hit,) = partner.requests
         assert hit.headers["host"] == f"hooks.partner.test:{partner.port}" and hit.body == BODY
-        assert internal_service.hits == []
-    finally:
-        partner.stop()
+        assert internal_service.requests == []
 
 
 def test_through_the_proxy_a_private_destination_is_blocked_before_the_proxy_sees_it(settings, sender, fake_dns,
                                                                                      proxy, internal_service):
     settings.WEBHOOK_DESTINATION_ALLOWLIST = []
     fake_dns.set("hooks.partner.test", ["127.0.0.1"])
-    result = send(sender, internal_service.url("hooks.partner.test"))
+    result = send(sender, internal_service.url(host="hooks.partner.test"))
     assert result.error_class == "EgressBlocked"
-    assert proxy.request_lines == [] and internal_service.hits == []
+    assert proxy.request_lines == [] and internal_service.requests == []
 
 
 def test_through_the_proxy_tls_is_verified_end_to_end_with_the_original_sni(settings, sender, fake_dns, proxy,
@@ -284,13 +277,13 @@ def test_through_the_proxy_tls_is_verified_end_to_end_with_the_original_sni(sett
     """CONNECT goes to the checked IP; inside the tunnel TLS still names and verifies hooks.partner.test."""
     settings.WEBHOOK_DESTINATION_ALLOWLIST = ["127.0.0.1/32"]
     fake_dns.set("hooks.partner.test", ["127.0.0.1"])
-    result = send(sender, tls_endpoint.url("hooks.partner.test"))
+    result = send(sender, tls_endpoint.url(host="hooks.partner.test"))
     assert proxy.request_lines == [f"CONNECT 127.0.0.1:{tls_endpoint.port} HTTP/1.1"]
     assert tls_endpoint.sni_names == ["hooks.partner.test"]
     assert result.error_class == "ClientConnectorCertificateError" and "certificate verify failed" in (
         result.error_message
     )
-    assert tls_endpoint.hits == []
+    assert tls_endpoint.requests == []
 
 
 def test_pin_for_proxy_keeps_host_and_sni(settings, fake_dns):

@@ -9,7 +9,7 @@ from django.urls import reverse
 from notifications.models import DeliveryStatus
 from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription, Partner, hash_token
 from subscriptions.services.tokens import token_issue
-from tests.subscriptions.factories import WebhookDeliveryFactory
+from tests.factories import WebhookDeliveryFactory
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ from subscriptions.services.subscriptions import (
     subscription_update,
 )
 from subscriptions.services.tokens import token_issue, token_revoke
-from tests.factories import EventSubscriptionFactory
-from tests.subscriptions.factories import WebhookDeliveryFactory
+from tests.factories import EventSubscriptionFactory, WebhookDeliveryFactory
 
 SYSTEM = {"channel": AuditChannel.SYSTEM, "actor": "tests"}
 

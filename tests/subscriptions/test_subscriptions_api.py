@@ -9,9 +9,8 @@ from notifications import queue
 from notifications.models import DeliveryStatus
 from subscriptions.catalog import ALL_EVENTS
 from subscriptions.models import AuditChannel, AuditEntry, EventSubscription
-from tests.factories import EventSubscriptionFactory
+from tests.factories import EventSubscriptionFactory, WebhookDeliveryFactory
 from tests.subscriptions.conftest import SUBSCRIPTIONS_URL, detail_url
-from tests.subscriptions.factories import WebhookDeliveryFactory
 
 SEED_POST = """{
 "eventName": "TRANSACTION_NOTIFICATION",

@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from notifications.models import DeliveryStatus
 from notifications.ops import heartbeats
-from tests.factories import PartnerFactory
-from tests.notifications.ops.factories import DeadLetterFactory, WebhookDeliveryFactory
+from tests.factories import DeadLetterFactory, PartnerFactory, WebhookDeliveryFactory
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -20,11 +20,11 @@ from notifications.models import (
 )
 from notifications.ops import heartbeats
 from subscriptions.models import ApiToken, EventSubscription, Partner, hash_token
-from tests.factories import EventFactory
-from tests.notifications.ops.factories import (
+from tests.factories import (
     CustomerMessageFactory,
     DeadLetterFactory,
     DeliveryAttemptFactory,
+    EventFactory,
     WebhookDeliveryFactory,
 )
 

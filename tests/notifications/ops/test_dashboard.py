@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from notifications.models import DeliveryStatus
 from notifications.ops import dashboard, heartbeats
-from tests.factories import PartnerFactory
-from tests.notifications.ops.factories import DeadLetterFactory, WebhookDeliveryFactory
+from tests.factories import DeadLetterFactory, PartnerFactory, WebhookDeliveryFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from notifications.models import DeliveryStatus
 from notifications.ops import heartbeats
-from tests.factories import EventFactory, PartnerFactory
-from tests.notifications.ops.factories import (
+from tests.factories import (
     CustomerMessageFactory,
     DeadLetterFactory,
     DeliveryAttemptFactory,
+    EventFactory,
+    PartnerFactory,
     WebhookDeliveryFactory,
 )
 
