@@ -197,6 +197,38 @@ def create_endpoint(tenant_id: str, destination: str, event_name: str = "ALL_EVE
     subscription.save()
 
 
+def create_customers(tenant_id: str, *, event_name: str, sms_template: str) -> None:
+    """Cardholders (a phone number only, so each event becomes one SMS) with cards KBENCH00000… for every entity of
+    `make_messages`, and a product SMS template for `event_name`: what a customer-facing tenant needs."""
+    from django.db import transaction
+
+    from subscriptions.models import Partner
+    from templates.models import NotificationTemplate
+    from wallets.models import Card, Cardholder, Product, Wallet
+
+    partner, _ = Partner.objects.get_or_create(tenant_id=tenant_id, defaults={"name": tenant_id})
+    with transaction.atomic():
+        Card.objects.filter(partner=partner).delete()
+        Wallet.objects.filter(partner=partner).delete()
+        Cardholder.objects.filter(partner=partner).delete()
+        NotificationTemplate.objects.filter(product__partner=partner).delete()
+        Product.objects.filter(partner=partner).delete()
+        product = Product.objects.create(partner=partner, code="bench", name="Bench Card", default_locale="en")
+        # Written as it is, without the save-time trial render: the bench measures what such a template costs.
+        NotificationTemplate.objects.bulk_create([NotificationTemplate(
+            event_name=event_name, channel="SMS", locale="en", product=product, body=sms_template)])
+        holders = Cardholder.objects.bulk_create([
+            Cardholder(partner=partner, external_id=f"B{i:05d}", name=f"Bench Holder {i}", phone=f"+9198{i:08d}",
+                       locale="en", timezone="UTC")
+            for i in range(ENTITIES)])
+        wallets = Wallet.objects.bulk_create([
+            Wallet(partner=partner, cardholder=holder, product=product, currency="INR") for holder in holders])
+        Card.objects.bulk_create([
+            Card(partner=partner, wallet=wallet, kit_no=f"KBENCH{i:05d}", last4="4242",
+                 expiry_date=datetime(2030, 12, 31, tzinfo=UTC).date())
+            for i, wallet in enumerate(wallets)])
+
+
 # ------------------------------------------------------------------------------------------------------ publishing
 
 ENTITIES = 1000  # distinct cards: per-entity sequences are allocated like in production
@@ -207,8 +239,8 @@ ENTITIES = 1000  # distinct cards: per-entity sequences are allocated like in pr
 DEFAULT_EVENT = "CARD_TRANSACTION_CLEARED"
 
 
-def make_messages(tenant_ids: list[str], count: int, prefix: str = "",
-                  event_name: str = DEFAULT_EVENT) -> list[tuple[bytes, bytes, str]]:
+def make_messages(tenant_ids: list[str], count: int, prefix: str = "", event_name: str = DEFAULT_EVENT,
+                  event_names: dict[str, str] | None = None) -> list[tuple[bytes, bytes, str]]:
     """(key, value, eventId) triples, round-robin over the tenants: card transaction events shaped like seed 003's,
     keyed by their card, serialised before the clock starts."""
     occurred = datetime.now(UTC).isoformat().replace("+00:00", "Z")
@@ -218,7 +250,7 @@ def make_messages(tenant_ids: list[str], count: int, prefix: str = "",
         card = f"card-{i % ENTITIES:05d}"
         value = {
             "eventId": event_id,
-            "eventName": event_name,
+            "eventName": (event_names or {}).get(tenant_ids[i % len(tenant_ids)], event_name),
             "tenantId": tenant_ids[i % len(tenant_ids)],
             "occurredAt": occurred,
             "entityId": card,

@@ -31,10 +31,10 @@ class NaiveDispatch:
         return cls.enqueue_deliveries(by_subscription)
 
     @staticmethod
-    def enqueue_messages_by_partner(by_partner: dict[int, list[int]], countdown: float | None = None) -> int:
+    def enqueue_message_planning(by_partner: dict[int, list[int]], countdown: float | None = None) -> int:
         from notifications import queue
 
-        return queue.enqueue_messages_by_partner(by_partner, countdown)
+        return queue.enqueue_message_planning(by_partner, countdown)
 
 
 def main() -> None:

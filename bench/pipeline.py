@@ -35,6 +35,7 @@ from bench.infra import (
     Receiver,
     Tansu,
     close_producers,
+    create_customers,
     create_endpoint,
     ensure_database,
     make_messages,
@@ -52,6 +53,8 @@ class Endpoint:
     delay: float = 0.0  # seconds the receiver waits before answering; 0 = the fast (nginx) receiver
     measured: bool = True  # whether its deliveries define completion and throughput
     weight: int = 1  # events per round of the round-robin over endpoints
+    event_name: str | None = None  # its events' eventName (None: the run's)
+    sms_template: str | None = None  # with one: cardholders and cards for its events, and this product SMS template
 
 
 @dataclass
@@ -119,6 +122,10 @@ class Bench:
         topic = self.tansu.create_topic(spec.partitions)
         for endpoint in spec.endpoints:
             create_endpoint(endpoint.tenant, self.receiver(endpoint.delay).url(f"hooks/{endpoint.tenant}"))
+            if endpoint.sms_template is not None:
+                create_customers(endpoint.tenant, event_name=endpoint.event_name or spec.event_name,
+                                 sms_template=endpoint.sms_template)
+        event_names = {e.tenant: e.event_name for e in spec.endpoints if e.event_name}
         env = process_env(KAFKA_BOOTSTRAP_SERVERS=self.tansu.bootstrap, KAFKA_NOTIFICATION_TOPIC=topic, **spec.env)
         tag = uuid.uuid4().hex[:6]
         group = f"bench-{tag}"
@@ -147,7 +154,7 @@ class Bench:
             if spec.bridges > 1:
                 # Every bridge must own partitions before we measure (a rebalance mid-run would skew the result).
                 wait_until(lambda: all(_owns_partitions(b) for b in bridges), 60, "every bridge to get partitions")
-            messages = make_messages(tenants, spec.events, event_name=spec.event_name)
+            messages = make_messages(tenants, spec.events, event_name=spec.event_name, event_names=event_names)
             measured_tenants = [e.tenant for e in spec.endpoints if e.measured]
             warm_done = self._succeeded(measured_tenants)  # the warm-up's, counted out below
             expected = sum(1 for i in range(spec.events) if tenants[i % len(tenants)] in measured_tenants)

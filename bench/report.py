@@ -139,6 +139,13 @@ def check(results: dict) -> list[tuple[str, str, bool | None]]:
             control = sum(ratios["control"]) / len(ratios["control"])
             lines.append(("  (information) beside a second, fast endpoint with as many events instead (control)",
                           f"{control:.0%}", None))
+    pairs = fairness(results)
+    if pairs:
+        worst = max(mixed / alone for mixed, alone in pairs)
+        each = ", ".join(f"{mixed:.0f} vs {alone:.0f} ms" for mixed, alone in pairs)
+        lines.append((f"partner B's p99 beside partner A flooding 10x with a slow template <= "
+                      f"{TARGET_FAIRNESS_P99_RATIO:.0f}x its p99 alone", f"{worst:.2f}x at worst ({each})",
+                      worst <= TARGET_FAIRNESS_P99_RATIO))
     peaks = [
         (f"{key}/{name}", v["peak_rss_mb"])
         for key, r in results.items() if r and not key.startswith("raw_send")
@@ -166,6 +173,26 @@ def isolation(results: dict) -> dict[str, list[float]]:
         if around:
             ratios[kind].append(throughput / (sum(around) / len(around)))
     return ratios
+
+
+TARGET_FAIRNESS_P99_RATIO = 2.0
+
+
+def fairness(results: dict) -> list[tuple[float, float]]:
+    """(B's p99 beside the flood, B's p99 alone: the mean of the alone runs just before and after) per mixed run."""
+    runs = [(key.removeprefix("fair_").rstrip("0123456789"),
+             (r.get("main", {}).get("latency_arrival_ms") or {}).get("p99"))
+            for key, r in results.items() if key.startswith("fair_") and r]
+    pairs = []
+    for i, (kind, p99) in enumerate(runs):
+        if kind != "mixed" or p99 is None:
+            continue
+        before = next((p for k, p in reversed(runs[:i]) if k == "alone" and p is not None), None)
+        after = next((p for k, p in runs[i + 1:] if k == "alone" and p is not None), None)
+        around = [p for p in (before, after) if p is not None]
+        if around:
+            pairs.append((p99, sum(around) / len(around)))
+    return pairs
 
 
 def print_targets(results: dict) -> None:

@@ -63,6 +63,34 @@ def slow_endpoint(bench: Bench, events: int, slow_events: int, **options) -> dic
     return results
 
 
+# A partner's template that is slow but within the rendering limits: a loop over a few thousand items per message.
+SLOW_SMS_TEMPLATE = ("{% for i in range(4000) %}{% if i == 3999 %}{{ currency }} {{ amount }} at {{ merchantName }}"
+                     "{% endif %}{% endfor %}")
+FAIRNESS_PLAN = ("alone", "mixed", "alone", "mixed", "alone")
+
+
+def fairness(bench: Bench, rate: float, seconds: float, flood: int = 10, **options) -> dict:
+    """Partner B's webhooks at `rate` events/s, alone and beside partner A publishing `flood` times B's volume of
+    customer-facing events whose SMS template is slow; B's arrival latency is what is measured (FAIRNESS_PLAN:
+    every mixed run between two alone runs, like the slow-endpoint scenario)."""
+    results = {}
+    seen: dict[str, int] = {}
+    env = {"CUSTOMER_QUIET_HOURS": "", "SMS_PROVIDER": "console", **options.pop("env", {})}
+    for kind in FAIRNESS_PLAN:
+        seen[kind] = seen.get(kind, 0) + 1
+        name = f"fair_{kind}{seen[kind] if seen[kind] > 1 else ''}"
+        b = Endpoint("bench-b")
+        if kind == "alone":
+            spec = Run(name=name, events=int(rate * seconds), rate=rate, endpoints=[b], env=env, **options)
+        else:
+            a = Endpoint("bench-flood", weight=flood, measured=False, event_name="TRANSACTION_NOTIFICATION",
+                         sms_template=SLOW_SMS_TEMPLATE)
+            spec = Run(name=name, events=int(rate * seconds) * (flood + 1), rate=rate * (flood + 1),
+                       endpoints=[b, a], env=env, **options)
+        results[name] = bench.run(spec)
+    return results
+
+
 def scaling(bench: Bench, events: int, **options) -> dict:
     """1 vs 2 bridges and 1 vs 2 worker processes (same events, same topic partition count)."""
     results = {}

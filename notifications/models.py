@@ -33,12 +33,20 @@ class Event(models.Model):
     source_partition = models.IntegerField(null=True, blank=True)
     source_offset = models.BigIntegerField(null=True, blank=True)
     source_timestamp = models.DateTimeField(null=True, blank=True, help_text="Kafka message timestamp")
+    # Customer-facing events only: False until the messaging worker planned their messages (NULL: none to plan).
+    messages_planned = models.BooleanField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
         # Event ids are scoped to the tenant (DESIGN.md): two partners may use the same id.
         constraints = [models.UniqueConstraint(fields=["partner", "event_id"], name="uniq_event_per_tenant")]
-        indexes = [models.Index(fields=["partner", "-received_at"]), models.Index(fields=["partner", "event_name"])]
+        indexes = [
+            models.Index(fields=["partner", "-received_at"]),
+            models.Index(fields=["partner", "event_name"]),
+            # The re-enqueue sweep's events whose planning task was lost; the rest of the table is not in it.
+            models.Index(fields=["received_at"], name="event_messages_unplanned_idx",
+                         condition=models.Q(messages_planned=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_name} {self.event_id}"

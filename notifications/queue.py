@@ -20,9 +20,10 @@ logger = logging.getLogger(__name__)
 # Task names (notifications/tasks.py defines them; tests/test_queue.py checks the two agree).
 DELIVER_WEBHOOKS = "notifications.tasks.deliver_webhooks"
 SEND_CUSTOMER_MESSAGES = "notifications.tasks.send_customer_messages"
+PLAN_CUSTOMER_MESSAGES = "notifications.tasks.plan_customer_messages"
 PUBLISH_OUTBOX = "notifications.tasks.publish_outbox"
 REQUEUE_DUE_WORK = "notifications.tasks.requeue_due_work"
-TASK_NAMES = (DELIVER_WEBHOOKS, SEND_CUSTOMER_MESSAGES, PUBLISH_OUTBOX, REQUEUE_DUE_WORK)
+TASK_NAMES = (DELIVER_WEBHOOKS, SEND_CUSTOMER_MESSAGES, PLAN_CUSTOMER_MESSAGES, PUBLISH_OUTBOX, REQUEUE_DUE_WORK)
 
 MESSAGE_TASK_BATCH = 50
 # Retries due within this many seconds get a Celery countdown task; later ones are found by the periodic sweep (a
@@ -38,6 +39,7 @@ class DeliveryBatch:
     subscription_id: int
     delivery_ids: list[int]
     claim_token: uuid.UUID | None = None
+    partner_id: int | None = None  # the tenant, when known: the worker bounds the threads one tenant holds
 
 
 def delivery_batch_size() -> int:
@@ -60,7 +62,7 @@ def enqueue_delivery_batches(batches: Iterable[DeliveryBatch], countdown: float 
     try:
         for batch in batches:
             token = str(batch.claim_token) if batch.claim_token else None
-            _send(DELIVER_WEBHOOKS, [batch.delivery_ids, batch.subscription_id, token], countdown)
+            _send(DELIVER_WEBHOOKS, [batch.delivery_ids, batch.subscription_id, token, batch.partner_id], countdown)
             tasks += 1
     except Exception:
         logger.warning("Could not enqueue deliveries; the re-enqueue sweep will pick them up (once their lease, if "
@@ -68,12 +70,14 @@ def enqueue_delivery_batches(batches: Iterable[DeliveryBatch], countdown: float 
     return tasks
 
 
-def enqueue_deliveries(by_subscription: dict[int, list[int]], countdown: float | None = None) -> int:
+def enqueue_deliveries(
+    by_subscription: dict[int, list[int]], countdown: float | None = None, partner_id: int | None = None
+) -> int:
     """Task-sized batches per endpoint (unleased: each task claims its rows), so a slow endpoint's tasks never carry
     a healthy endpoint's deliveries."""
     size = delivery_batch_size()
     return enqueue_delivery_batches(
-        (DeliveryBatch(subscription_id, chunk) for subscription_id, ids in by_subscription.items()
+        (DeliveryBatch(subscription_id, chunk, None, partner_id) for subscription_id, ids in by_subscription.items()
          for chunk in _chunks(ids, size)),
         countdown,
     )
@@ -92,6 +96,19 @@ def enqueue_messages(message_ids: list[int], countdown: float | None = None, par
     return tasks
 
 
+def enqueue_message_planning(by_partner: dict[int, list[int]], countdown: float | None = None) -> int:
+    """Task-sized batches of one tenant's customer-facing events whose messages are still to be planned."""
+    tasks = 0
+    try:
+        for partner_id, event_ids in by_partner.items():
+            for chunk in _chunks(list(event_ids), MESSAGE_TASK_BATCH):
+                _send(PLAN_CUSTOMER_MESSAGES, [chunk, partner_id], countdown)
+                tasks += 1
+    except Exception:
+        logger.warning("Could not enqueue message planning; the re-enqueue sweep will pick it up", exc_info=True)
+    return tasks
+
+
 def enqueue_messages_by_partner(by_partner: dict[int, list[int]], countdown: float | None = None) -> int:
     return sum(enqueue_messages(ids, countdown, partner_id) for partner_id, ids in by_partner.items() if ids)
 
@@ -106,10 +123,10 @@ def _by_delay(delays: dict[int, float]) -> dict[int, list[int]]:
     return grouped
 
 
-def schedule_retries(retrying: dict[int, float], subscription_id: int) -> None:
+def schedule_retries(retrying: dict[int, float], subscription_id: int, partner_id: int | None = None) -> None:
     """Countdown tasks for one endpoint's retries due soon; later ones are left to the re-enqueue sweep."""
     for delay, ids in _by_delay(retrying).items():
-        enqueue_deliveries({subscription_id: ids}, countdown=delay)
+        enqueue_deliveries({subscription_id: ids}, countdown=delay, partner_id=partner_id)
 
 
 def schedule_message_follow_ups(follow_ups: dict[int, float], partner_id: int | None = None) -> None:

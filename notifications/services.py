@@ -17,6 +17,7 @@ from notifications import queue
 from notifications.ingest.batch import REUSED, ingest_batch
 from notifications.ingest.dead_letters import check_message
 from notifications.ingest.parsing import RawMessage
+from notifications.messaging.planning import events_unplanned_by_partner
 from notifications.messaging.sending import message_due_by_partner
 from notifications.models import DeadLetter, DeliveryStatus, Event, WebhookDelivery
 from notifications.webhooks.delivery import due_delivery_ids
@@ -163,7 +164,7 @@ def dead_letter_redrive(*, dead_letter: DeadLetter) -> RedriveResult:
                 ).first(),
             )
             transaction.on_commit(lambda: queue.enqueue_delivery_batches(result.delivery_batches))
-            transaction.on_commit(lambda: queue.enqueue_messages_by_partner(result.messages_by_partner))
+            transaction.on_commit(lambda: queue.enqueue_message_planning(result.plans_by_partner))
     if refused:
         code, reason = REUSED
         DeadLetter.objects.filter(pk=dead_letter.pk).update(reason_code=code, reason=reason)
@@ -194,6 +195,7 @@ def requeue_due_work() -> dict:
     deliveries = due_delivery_ids()
     delivery_tasks = queue.enqueue_deliveries(deliveries)
     message_tasks = queue.enqueue_messages_by_partner(message_due_by_partner())
+    message_tasks += queue.enqueue_message_planning(events_unplanned_by_partner())
     found = sum(len(v) for v in deliveries.values())
     if found:
         logger.info("Re-enqueued %d overdue deliveries in %d tasks", found, delivery_tasks)

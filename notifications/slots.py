@@ -1,10 +1,12 @@
-"""Concurrency slots per key within one worker process: the one mechanism that keeps one endpoint (webhooks) or one
-tenant (customer messages) from holding more than its share of the worker's threads.
+"""How many of a worker process's threads one tenant, and one endpoint, may hold: the one place that decides it.
 
-A batch holds a worker thread while it runs, so `slots` per key bound the threads one key can hold. When a key's
-slots are taken, a batch waits for one (up to `wait` seconds) if the key is fast, since a slot frees up in moments,
-and gives up at once if the key is slow: the caller then defers its batch (re-enqueues it with a countdown) instead
-of holding a thread behind it, so everyone else's work goes on."""
+- `TENANT_THREADS`: a tenant's batches (webhooks and customer messages alike), running or waiting for a slot, hold at
+  most WORKER_TENANT_MAX_THREADS threads of the process; a batch beyond that is deferred at once (re-enqueued with a
+  countdown), so the remaining threads always serve the other tenants, whatever one tenant floods or how slow its
+  endpoint or templates are.
+- `ConcurrencySlots` per endpoint: a batch holds a thread while its requests are out, so `slots` per endpoint bound
+  the threads one endpoint holds. When its slots are taken, a batch waits for one (up to `wait` seconds) if the
+  endpoint is fast, since a slot frees up in moments, and is deferred at once if it is slow."""
 
 import threading
 import time
@@ -38,6 +40,33 @@ class ConcurrencySlots:
         with self._freed:
             self._held[key] -= 1
             self._freed.notify_all()
+
+
+class TenantThreads:
+    """The threads of this process held by each tenant's batches (running or waiting for an endpoint's slot)."""
+
+    def __init__(self) -> None:
+        self._held: dict[Hashable, int] = {}
+        self._lock = threading.Lock()
+
+    def enter(self, tenant: Hashable, *, limit: int) -> bool:
+        """Count this thread for `tenant` (True), unless the tenant already holds `limit` threads (False: defer)."""
+        with self._lock:
+            if self._held.get(tenant, 0) >= limit:
+                return False
+            self._held[tenant] = self._held.get(tenant, 0) + 1
+            return True
+
+    def leave(self, tenant: Hashable) -> None:
+        with self._lock:
+            self._held[tenant] -= 1
+
+    def held(self, tenant: Hashable) -> int:
+        with self._lock:
+            return self._held.get(tenant, 0)
+
+
+TENANT_THREADS = TenantThreads()
 
 
 class DurationAverage:

@@ -30,14 +30,15 @@ STALE_WORKER_ROWS_AFTER = timedelta(days=1)
 
 
 @shared_task(name=queue.DELIVER_WEBHOOKS, acks_late=True, ignore_result=True)
-def deliver_webhooks(delivery_ids: list[int], subscription_id: int, claim_token: str | None = None) -> dict:
+def deliver_webhooks(delivery_ids: list[int], subscription_id: int, claim_token: str | None = None,
+                     partner_id: int | None = None) -> dict:
     """Send one endpoint's batch of deliveries (leased to `claim_token` at ingest, if given); schedule the retries
     it asks for, and come back for a batch deferred because its endpoint is saturated in this process."""
     token = uuid.UUID(claim_token) if claim_token else None
-    outcome = deliver_batch(delivery_ids, subscription_id=subscription_id, claim_token=token)
-    queue.schedule_retries(outcome.retrying or {}, subscription_id)
+    outcome = deliver_batch(delivery_ids, subscription_id=subscription_id, claim_token=token, partner_id=partner_id)
+    queue.schedule_retries(outcome.retrying or {}, subscription_id, partner_id)
     if outcome.deferred:
-        queue.defer_delivery_batch(queue.DeliveryBatch(subscription_id, outcome.deferred, token),
+        queue.defer_delivery_batch(queue.DeliveryBatch(subscription_id, outcome.deferred, token, partner_id),
                                    outcome.defer_seconds)
     return {"claimed": outcome.claimed, "succeeded": outcome.succeeded, "failed": outcome.failed}
 
@@ -49,8 +50,18 @@ def send_customer_messages(message_ids: list[int], partner_id: int | None = None
     outcome = message_send_tenant_batch(message_ids=message_ids, partner_id=partner_id)
     queue.schedule_message_follow_ups(outcome.follow_ups, partner_id)
     if outcome.deferred:
-        queue.enqueue_messages(outcome.deferred, countdown=outcome.defer_seconds, partner_id=partner_id)
+        queue.enqueue_messages(message_ids, countdown=outcome.defer_seconds, partner_id=partner_id)
     return len(message_ids)
+
+
+@shared_task(name=queue.PLAN_CUSTOMER_MESSAGES, acks_late=True, ignore_result=True)
+def plan_customer_messages(event_ids: list[int], partner_id: int) -> int:
+    """Plan the customer messages of one tenant's batch of customer-facing events, and send those due now."""
+    outcome = message_send_tenant_batch(event_ids=event_ids, partner_id=partner_id)
+    queue.schedule_message_follow_ups(outcome.follow_ups, partner_id)
+    if outcome.deferred:
+        queue.enqueue_message_planning({partner_id: event_ids}, countdown=outcome.defer_seconds)
+    return len(event_ids)
 
 
 @shared_task(name=queue.REQUEUE_DUE_WORK, acks_late=True, ignore_result=True)

@@ -340,5 +340,6 @@ KAFKA_FETCH_WAIT_MAX_MS = env.int("KAFKA_FETCH_WAIT_MAX_MS", default=50)
 KAFKA_FETCH_MIN_BYTES = env.int("KAFKA_FETCH_MIN_BYTES", default=1)
 
 # FAULT ISOLATION (issue 15; docs/security.md)
-# Threads of one worker process one tenant's customer-message batches may hold at once (the rest wait or are deferred).
-CUSTOMER_MESSAGE_TENANT_SLOTS_PER_PROCESS = env.int("CUSTOMER_MESSAGE_TENANT_SLOTS_PER_PROCESS", default=4)
+# Threads of one worker process that one tenant's batches (webhooks and messages, running or waiting) may hold; keep
+# it below the worker's concurrency (8 by default) so the rest always serve the other tenants.
+WORKER_TENANT_MAX_THREADS = env.int("WORKER_TENANT_MAX_THREADS", default=6)

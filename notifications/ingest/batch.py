@@ -9,14 +9,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from notifications import guards, jsoncodec, queue
+from notifications import bulk, guards, jsoncodec, queue
 from notifications.ingest import sql
 from notifications.ingest.dead_letters import dead_letter, dead_letters_log, dead_letters_store, tenant_problem
 from notifications.ingest.parsing import InvalidMessage, ParsedMessage, RawMessage, parse_message
-from notifications.messaging.routing import plan_customer_messages
 from notifications.models import DeadLetter, Event, WebhookDelivery
 from notifications.webhooks.payloads import webhook_body
 from notifications.webhooks.planning import DELIVERY_COLUMNS, leased_delivery_rows, subscription_wants
@@ -32,7 +31,8 @@ class IngestResult:
     dead_lettered: int = 0
     # One endpoint's deliveries per batch, each batch leased to the one task that will send it.
     delivery_batches: list[queue.DeliveryBatch] = field(default_factory=list)
-    messages_by_partner: dict[int, list[int]] = field(default_factory=dict)  # messages to send now, per tenant
+    # Customer-facing events whose messages the messaging worker plans (per tenant); ingest never runs routing.
+    plans_by_partner: dict[int, list[int]] = field(default_factory=dict)
     event_ids: list[str] = field(default_factory=list)
 
     @property
@@ -41,10 +41,6 @@ class IngestResult:
         for batch in self.delivery_batches:
             grouped.setdefault(batch.subscription_id, []).extend(batch.delivery_ids)
         return grouped
-
-    @property
-    def message_ids(self) -> list[int]:
-        return [pk for ids in self.messages_by_partner.values() for pk in ids]
 
     @property
     def delivery_count(self) -> int:
@@ -102,8 +98,8 @@ def ingest_batch_isolating(messages: list[RawMessage]) -> IngestResult:
         total.duplicates += result.duplicates
         total.dead_lettered += result.dead_lettered
         total.delivery_batches += result.delivery_batches
-        for partner_id, ids in result.messages_by_partner.items():
-            total.messages_by_partner.setdefault(partner_id, []).extend(ids)
+        for partner_id, ids in result.plans_by_partner.items():
+            total.plans_by_partner.setdefault(partner_id, []).extend(ids)
         total.event_ids += result.event_ids
     return total
 
@@ -148,14 +144,14 @@ def _ingest_batch_once(messages: list[RawMessage]) -> IngestResult:
                 dead.append(dead_letter(p.raw, *REUSED))
         result.duplicates = len(parsed) - len(fresh) - sum(d.reason_code == REUSED[0] for d in dead)
 
-        # Events are written as COPY rows, not model instances (building those was a fifth of the bridge's time);
-        # instances are made only for customer-facing events, which routing needs.
+        # Events are written as COPY rows, not model instances (building those was a fifth of the bridge's time).
+        # A customer-facing event is written `messages_planned = false`: the messaging worker plans its messages
+        # (routing costs several times ingest per event), so every event costs the bridge alike, whoever sent it.
         now = timezone.now()
         sequences = sql.sequences_allocate(fresh, partners)
         stored: list[tuple[int, ParsedMessage, str, sql.Tenant]] = []  # (pk, message, event type, tenant)
         event_rows: list[tuple] = []
-        customer_facing: list[Event] = []
-        for pk, p, sequence in zip(sql.next_ids(Event._meta.db_table, len(fresh)), fresh, sequences, strict=True):
+        for pk, p, sequence in zip(bulk.next_ids(Event._meta.db_table, len(fresh)), fresh, sequences, strict=True):
             definition = get_event(p.event_name)
             raw = p.raw
             body = webhook_body(
@@ -165,17 +161,16 @@ def _ingest_batch_once(messages: list[RawMessage]) -> IngestResult:
             )
             row = (
                 pk, p.event_id, p.event_name, definition.event_type, partners[p.tenant_id].pk, p.occurred_at,
-                p.entity_id, sequence, p.data, body, guards.contains_card_number(body), now, raw.topic,
-                raw.partition if raw.partition >= 0 else None, raw.offset if raw.offset >= 0 else None,
+                p.entity_id, sequence, jsoncodec.dumps(p.data), body, guards.contains_card_number(body), now,
+                raw.topic, raw.partition if raw.partition >= 0 else None, raw.offset if raw.offset >= 0 else None,
                 datetime.fromtimestamp(raw.timestamp_ms / 1000, UTC) if raw.timestamp_ms else None,
+                False if definition.customer_facing else None,
             )
             if definition.customer_facing:
-                event = Event(**dict(zip(sql.EVENT_COLUMNS, row, strict=True)))
-                event._state.adding, event._state.db = False, connection.alias
-                customer_facing.append(event)
-            event_rows.append((*row[:8], jsoncodec.dumps(p.data), *row[9:]))
+                result.plans_by_partner.setdefault(partners[p.tenant_id].pk, []).append(pk)
+            event_rows.append(row)
             stored.append((pk, p, definition.event_type, partners[p.tenant_id]))
-        sql.copy_rows(Event._meta.db_table, sql.EVENT_COLUMNS, event_rows)
+        bulk.copy_rows(Event._meta.db_table, sql.EVENT_COLUMNS, event_rows)
         result.events_created = len(stored)
         result.event_ids = [p.event_id for _, p, _, _ in stored]
 
@@ -185,15 +180,9 @@ def _ingest_batch_once(messages: list[RawMessage]) -> IngestResult:
             for sub in tenant.subscriptions:
                 if subscription_wants(sub, event_name=p.event_name, event_type=event_type, data=p.data):
                     targets[sub.pk].append((pk, tenant.pk))
-        delivery_ids = iter(sql.next_ids(WebhookDelivery._meta.db_table, sum(map(len, targets.values()))))
+        delivery_ids = iter(bulk.next_ids(WebhookDelivery._meta.db_table, sum(map(len, targets.values()))))
         delivery_rows, result.delivery_batches = leased_delivery_rows(targets, delivery_ids=delivery_ids, now=now)
-        sql.copy_rows(WebhookDelivery._meta.db_table, DELIVERY_COLUMNS, delivery_rows)
-
-        messages_to_send = plan_customer_messages(customer_facing)
-        sql.copy_insert(messages_to_send)
-        for m in messages_to_send:
-            if m.status == "PENDING":
-                result.messages_by_partner.setdefault(m.partner_id, []).append(m.pk)
+        bulk.copy_rows(WebhookDelivery._meta.db_table, DELIVERY_COLUMNS, delivery_rows)
 
         dead_letters_store(dead)
         result.dead_lettered = len(dead)

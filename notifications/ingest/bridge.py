@@ -142,7 +142,7 @@ class KafkaBridge:
             logger.error("Giving up after %d consecutive database errors", self.max_consecutive_errors)
             return False
         queue.enqueue_delivery_batches(result.delivery_batches)
-        queue.enqueue_messages_by_partner(result.messages_by_partner)
+        queue.enqueue_message_planning(result.plans_by_partner)
         self.stats.consumed += len(batch)
         self.stats.events += result.events_created
         self.stats.duplicates += result.duplicates

@@ -26,10 +26,11 @@ from config.logging import log_context
 from notifications import guards, leases, retry
 from notifications.messaging import sql
 from notifications.messaging.channels import ChannelAdapter, TransportError, channel_adapter
+from notifications.messaging.planning import messages_plan
 from notifications.messaging.rendering import Rendered, messages_render
 from notifications.messaging.routing import message_fallback_plan, subjects_resolve
 from notifications.models import CustomerMessage, MessageStatus
-from notifications.slots import ConcurrencySlots, DurationAverage
+from notifications.slots import TENANT_THREADS, DurationAverage
 from subscriptions.catalog import get_event
 from templates.quiet_hours import quiet_hours_end, quiet_window_of
 from templates.selectors import quiet_policies_load
@@ -174,36 +175,39 @@ def message_send_batch(*, message_ids: list[int]) -> dict[int, float]:
     return requeue
 
 
-# Per tenant, within one worker process: one tenant's message batches (slow templates, a slow provider account, a
-# flood of its events) hold at most CUSTOMER_MESSAGE_TENANT_SLOTS_PER_PROCESS threads; beyond that its batches wait
-# briefly if its batches are quick, else are deferred, so other tenants' messages and webhooks keep their threads.
-_TENANT_SLOTS = ConcurrencySlots()
+# How long each tenant's message batches take in this process: a deferred batch comes back about when one of the
+# tenant's running batches will have finished.
 _TENANT_BATCH_SECONDS = DurationAverage()
-TENANT_SLOT_WAIT_SECONDS = 2.0
-SLOW_TENANT_BATCH_SECONDS = 1.0
 
 
 @dataclass
 class TenantBatchOutcome:
     follow_ups: dict[int, float] = field(default_factory=dict)  # message id -> seconds until it is due
-    deferred: list[int] = field(default_factory=list)  # not sent now: the tenant holds all its slots
+    deferred: bool = False  # nothing done now: the tenant holds its share of the threads; send the batch again
     defer_seconds: float = 1.0
 
 
-def message_send_tenant_batch(*, message_ids: list[int], partner_id: int | None) -> TenantBatchOutcome:
-    """`message_send_batch` for one tenant's messages, within the tenant's share of this process's threads."""
+def _plan_and_send(message_ids: list[int], event_ids: list[int]) -> dict[int, float]:
+    pending = messages_plan(event_ids=event_ids) if event_ids else []
+    return message_send_batch(message_ids=[*message_ids, *pending])
+
+
+def message_send_tenant_batch(
+    *, partner_id: int | None, message_ids: list[int] = (), event_ids: list[int] = ()
+) -> TenantBatchOutcome:
+    """Plan the messages of one tenant's customer-facing `event_ids` and send them, and send its `message_ids`,
+    within the tenant's share of this process's threads (slots.TENANT_THREADS): one tenant's flood, slow templates
+    or slow provider account cannot take the threads the other tenants' messages and webhooks need."""
+    message_ids, event_ids = list(message_ids), list(event_ids)
     if partner_id is None:
-        return TenantBatchOutcome(follow_ups=message_send_batch(message_ids=message_ids))
-    if not _TENANT_SLOTS.acquire(
-        partner_id, slots=settings.CUSTOMER_MESSAGE_TENANT_SLOTS_PER_PROCESS, wait=TENANT_SLOT_WAIT_SECONDS,
-        is_slow=lambda: _TENANT_BATCH_SECONDS.seconds(partner_id) >= SLOW_TENANT_BATCH_SECONDS,
-    ):
-        # Come back about when one of its batches will have finished (at most 30 s, so a recovered tenant resumes).
+        return TenantBatchOutcome(follow_ups=_plan_and_send(message_ids, event_ids))
+    if not TENANT_THREADS.enter(partner_id, limit=settings.WORKER_TENANT_MAX_THREADS):
+        # At most 30 s, so a tenant whose batches were slow resumes soon after they speed up.
         seconds = min(max(_TENANT_BATCH_SECONDS.seconds(partner_id), 1.0), 30.0)
-        return TenantBatchOutcome(deferred=list(message_ids), defer_seconds=seconds)
+        return TenantBatchOutcome(deferred=True, defer_seconds=seconds)
     started = _TENANT_BATCH_SECONDS.started(partner_id)
     try:
-        return TenantBatchOutcome(follow_ups=message_send_batch(message_ids=message_ids))
+        return TenantBatchOutcome(follow_ups=_plan_and_send(message_ids, event_ids))
     finally:
         _TENANT_BATCH_SECONDS.finished(partner_id, started)
-        _TENANT_SLOTS.release(partner_id)
+        TENANT_THREADS.leave(partner_id)

@@ -25,6 +25,7 @@ from django.utils import timezone
 from config.logging import log_context
 from notifications import guards, leases
 from notifications.models import WebhookDelivery
+from notifications.slots import TENANT_THREADS
 from notifications.webhooks import sql
 from notifications.webhooks.recording import BatchOutcome, record_batch
 from notifications.webhooks.sender import OutgoingRequest, SendResult, WebhookSender, get_sender
@@ -51,11 +52,26 @@ class SentBatch:
 
 
 def deliver_batch(
-    delivery_ids: list[int], subscription_id: int | None = None, claim_token: uuid.UUID | None = None
+    delivery_ids: list[int], subscription_id: int | None = None, claim_token: uuid.UUID | None = None,
+    partner_id: int | None = None,
 ) -> BatchOutcome:
     """Claim, send and record the given deliveries of one endpoint (`subscription_id`; None: not known, so no batch
     slot is taken). Idempotent: ids that are not due or already held are skipped. `claim_token`: the token ingest
-    leased them to (the task's own), if any."""
+    leased them to (the task's own), if any. `partner_id`: the tenant, when known, whose share of the process's
+    threads the batch counts against (slots.TENANT_THREADS)."""
+    if partner_id is not None and not TENANT_THREADS.enter(partner_id, limit=settings.WORKER_TENANT_MAX_THREADS):
+        # The tenant holds its share of this process's threads: come back shortly rather than take another's.
+        return BatchOutcome(retrying={}, deferred=list(delivery_ids), defer_seconds=1.0)
+    try:
+        return _deliver_batch(delivery_ids, subscription_id, claim_token)
+    finally:
+        if partner_id is not None:
+            TENANT_THREADS.leave(partner_id)
+
+
+def _deliver_batch(
+    delivery_ids: list[int], subscription_id: int | None, claim_token: uuid.UUID | None
+) -> BatchOutcome:
     sender = get_sender()
     # A few batch slots per endpoint, so that one batch's database work overlaps the next one's requests; counted in
     # batches, not requests, so that short batches (the rest of an ingest batch) neither wait behind full ones nor let

@@ -55,5 +55,5 @@ def leased_delivery_rows(
                 ids.append(next(delivery_ids))
                 rows.append((ids[-1], event_pk, subscription_id, partner_id, DeliveryStatus.SENDING, 0, 0, now,
                              lease_until, token, None, "", now, None))
-            batches.append(queue.DeliveryBatch(subscription_id, ids, token))
+            batches.append(queue.DeliveryBatch(subscription_id, ids, token, wanted[0][1]))
     return rows, batches

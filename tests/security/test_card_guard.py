@@ -13,6 +13,7 @@ from django.core import mail
 from notifications import guards
 from notifications.ingest.batch import ingest_batch
 from notifications.ingest.parsing import RawMessage
+from notifications.messaging.planning import messages_plan
 from notifications.messaging.sending import message_send_batch
 from notifications.models import CustomerMessage, DeliveryStatus, WebhookDelivery
 from templates.models import NotificationTemplate
@@ -50,7 +51,9 @@ def ingest(card, merchant: str) -> tuple[WebhookDelivery | None, list[CustomerMe
         data={"kitNo": card.kit_no, "amount": "125.50", "currency": "INR", "merchantName": merchant,
               "balance": "874.50"},
     )
-    ingest_batch([RawMessage(value=json.dumps(message).encode())])
+    result = ingest_batch([RawMessage(value=json.dumps(message).encode())])
+    for event_ids in result.plans_by_partner.values():  # what the planning task does in the worker
+        messages_plan(event_ids=event_ids)
     d = WebhookDelivery.objects.filter(event__event_id=message["eventId"]).first()
     messages = list(CustomerMessage.objects.filter(event__event_id=message["eventId"]).order_by("channel"))
     assert {m.channel for m in messages} == {"SMS", "EMAIL", "PUSH"} and {m.status for m in messages} == {"PENDING"}

@@ -1,0 +1,61 @@
+"""Planning a tenant's customer messages in the messaging worker: which channels and templates each customer-facing
+event gets (`routing`), written once per event.
+
+Ingest writes a customer-facing event with `messages_planned = false` and enqueues its planning; routing is several
+times the cost of ingesting an event, and a tenant flooding customer-facing events would otherwise slow the bridge
+for everyone. Here the work counts against the tenant's share of the worker's threads like its other batches.
+
+Exactly once: the planning transaction flips `messages_planned` from false to true for exactly the events it then
+plans (a second task for the same events finds nothing to flip). A lost planning task leaves `false` behind, which
+the re-enqueue sweep finds (`events_unplanned_by_partner`)."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from notifications import bulk
+from notifications.messaging.routing import plan_customer_messages
+from notifications.models import Event, MessageStatus
+
+_EVENTS = connection.ops.quote_name(Event._meta.db_table)
+# Through each event's primary key; `messages_planned = false` makes a repeated task a no-op.
+_CLAIM_SQL = f"""
+    UPDATE {_EVENTS} AS e SET messages_planned = true
+      FROM unnest(%s::bigint[]) AS x(id)
+     WHERE e.id = x.id AND e.messages_planned = false
+    RETURNING e.id
+"""  # noqa: S608 - names from the models' metadata
+
+
+def messages_plan(*, event_ids: list[int]) -> list[int]:
+    """Plan the messages of the customer-facing events among `event_ids` not planned yet; returns the ids of the
+    messages to send now (PENDING; HELD ones wait for the end of quiet hours)."""
+    if not event_ids:
+        return []
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, ["{" + ",".join(map(str, event_ids)) + "}"])
+            claimed = [pk for (pk,) in cursor.fetchall()]
+        if not claimed:
+            return []
+        events = list(Event.objects.filter(pk__in=claimed).order_by("id"))
+        rows = plan_customer_messages(events)
+        bulk.copy_insert(rows)
+    return [row.pk for row in rows if row.status == MessageStatus.PENDING]
+
+
+def events_unplanned_by_partner(*, limit: int = 1000, grace_seconds: int | None = None) -> dict[int, list[int]]:
+    """Customer-facing events whose planning task was lost (planning not done `grace_seconds` after ingest), per
+    tenant, for the re-enqueue sweep."""
+    grace = settings.REQUEUE_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    rows = (
+        Event.objects.filter(messages_planned=False, received_at__lte=timezone.now() - timedelta(seconds=grace))
+        .order_by("received_at")
+        .values_list("partner_id", "pk")[:limit]
+    )
+    grouped: dict[int, list[int]] = {}
+    for partner_id, pk in rows:
+        grouped.setdefault(partner_id, []).append(pk)
+    return grouped

@@ -1,0 +1,53 @@
+"""Customer messages are planned by the messaging worker, not by ingest: ingest marks the customer-facing events,
+planning writes their messages exactly once, and a lost planning task is found again by the re-enqueue sweep."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from notifications.ingest.batch import ingest_batch
+from notifications.ingest.parsing import RawMessage
+from notifications.messaging.planning import events_unplanned_by_partner, messages_plan
+from notifications.models import CustomerMessage, Event
+from tests.notifications.helpers import kafka_message
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sample_templates", "no_default_quiet_hours")]
+
+
+def _ingest(partner, card, event_name="CARD_TRANSACTION_APPROVED"):
+    message = kafka_message(partner.tenant_id, event_name=event_name,
+                            data={"kitNo": card.kit_no, "amount": "1.00", "currency": "INR", "merchantName": "M"})
+    return ingest_batch([RawMessage(value=json.dumps(message).encode())]), message
+
+
+def test_ingest_plans_nothing_and_marks_customer_facing_events(partner, card):
+    result, message = _ingest(partner, card)
+    event = Event.objects.get(event_id=message["eventId"])
+    assert event.messages_planned is False
+    assert result.plans_by_partner == {partner.pk: [event.pk]}
+    assert not CustomerMessage.objects.exists()
+    other, message = _ingest(partner, card, event_name="CARD_TRANSACTION_CLEARED")  # not customer-facing
+    assert Event.objects.get(event_id=message["eventId"]).messages_planned is None
+    assert other.plans_by_partner == {}
+
+
+def test_planning_writes_each_events_messages_once(partner, card):
+    result, _ = _ingest(partner, card)
+    event_ids = result.plans_by_partner[partner.pk]
+    pending = messages_plan(event_ids=event_ids)
+    assert len(pending) == 3 and CustomerMessage.objects.count() == 3
+    assert messages_plan(event_ids=event_ids) == []  # a repeated (or concurrent) task finds nothing to plan
+    assert CustomerMessage.objects.count() == 3
+    assert Event.objects.get(pk=event_ids[0]).messages_planned is True
+
+
+def test_the_sweep_finds_events_whose_planning_task_was_lost(partner, card):
+    result, _ = _ingest(partner, card)
+    [event_id] = result.plans_by_partner[partner.pk]
+    assert events_unplanned_by_partner(grace_seconds=30) == {}  # just ingested: its own task is on the way
+    Event.objects.filter(pk=event_id).update(received_at=timezone.now() - timedelta(minutes=1))
+    assert events_unplanned_by_partner(grace_seconds=30) == {partner.pk: [event_id]}
+    messages_plan(event_ids=[event_id])
+    assert events_unplanned_by_partner(grace_seconds=0) == {}
