@@ -45,6 +45,8 @@ from bench.infra import (
 from bench.infra import start_receiver as _start_receiver
 
 WARMUP_PREFIX = "warm-"
+# The messages worker runs partners' templates: below the webhook worker's CPU priority, as the Procfile starts it.
+MESSAGES_NICE = 10
 
 
 @dataclass
@@ -64,6 +66,8 @@ class Run:
     rate: float | None = None  # events per second; None = publish as fast as possible
     bridges: int = 1
     workers: int = 1
+    # Worker processes for the `messages` queue alone (as the Procfile runs them); 0: the webhook workers take it too.
+    message_workers: int = 0
     concurrency: int = 8
     pool: str = "threads"
     partitions: int = 4
@@ -129,7 +133,11 @@ class Bench:
         env = process_env(KAFKA_BOOTSTRAP_SERVERS=self.tansu.bootstrap, KAFKA_NOTIFICATION_TOPIC=topic, **spec.env)
         tag = uuid.uuid4().hex[:6]
         group = f"bench-{tag}"
-        workers = [self._start_worker(spec, env, f"{spec.name}-worker{i + 1}", tag) for i in range(spec.workers)]
+        queues = "default,webhooks" if spec.message_workers else "default,webhooks,messages"
+        workers = [self._start_worker(spec, env, f"{spec.name}-worker{i + 1}", tag, queues)
+                   for i in range(spec.workers)]
+        workers += [self._start_worker(spec, env, f"{spec.name}-messages{i + 1}", tag, "messages", nice=MESSAGES_NICE)
+                    for i in range(spec.message_workers)]
         bridges = [
             Process(f"{spec.name}-bridge{i + 1}",
                     [PYTHON, *(["-m", "bench.naive_bridge"] if spec.naive else ["manage.py", "kafka_bridge"]),
@@ -202,10 +210,11 @@ class Bench:
             for process in processes:
                 process.stop(timeout=10)
 
-    def _start_worker(self, spec: Run, env: dict[str, str], name: str, tag: str) -> Process:
+    def _start_worker(self, spec: Run, env: dict[str, str], name: str, tag: str, queues: str,
+                      nice: int = 0) -> Process:
         app = "bench.naive_app" if spec.naive else "config.celery_app"
         return Process(name, [
-            PYTHON, "-m", "celery", "-A", app, "worker", "-Q", "default,webhooks,messages", "-P", spec.pool,
+            *(["nice", "-n", str(nice)] if nice else []), PYTHON, "-m", "celery", "-A", app, "worker", "-Q", queues, "-P", spec.pool,
             "-c", str(spec.concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
             "-l", "INFO", "-n", f"{name}-{tag}@%h",
         ], env=env)

@@ -76,6 +76,8 @@ def fairness(bench: Bench, rate: float, seconds: float, flood: int = 10, **optio
     results = {}
     seen: dict[str, int] = {}
     env = {"CUSTOMER_QUIET_HOURS": "", "SMS_PROVIDER": "console", **options.pop("env", {})}
+    # As the Procfile runs them: customer messages (partner templates: CPU) in a worker process of their own.
+    options.setdefault("message_workers", 1)
     for kind in FAIRNESS_PLAN:
         seen[kind] = seen.get(kind, 0) + 1
         name = f"fair_{kind}{seen[kind] if seen[kind] > 1 else ''}"

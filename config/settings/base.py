@@ -154,6 +154,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "notifications.tasks.deliver_webhooks": {"queue": "webhooks"},
     "notifications.tasks.send_customer_messages": {"queue": "messages"},
+    "notifications.tasks.plan_customer_messages": {"queue": "messages"},
 }
 NOTIFICATION_SWEEP_HOUR = env.int("ADVANCE_SWEEP_HOUR", default=2)
 NOTIFICATION_SWEEP_MINUTE = env.int("ADVANCE_SWEEP_MINUTE", default=0)
