@@ -338,3 +338,13 @@ WEBHOOK_ENDPOINT_BATCHES_PER_PROCESS = env.int("WEBHOOK_ENDPOINT_BATCHES_PER_PRO
 # How long the broker may hold the bridge's fetch request when there is nothing new (librdkafka fetch.wait.max.ms).
 KAFKA_FETCH_WAIT_MAX_MS = env.int("KAFKA_FETCH_WAIT_MAX_MS", default=50)
 KAFKA_FETCH_MIN_BYTES = env.int("KAFKA_FETCH_MIN_BYTES", default=1)
+
+# TEMPLATE LIMITS (templates/limits.py, templates/sandbox.py; docs/security.md "Template limits")
+# Partner templates are untrusted code. Each rendered field (subject, body) may use this much CPU time, this many
+# loop iterations + calls + filters + operators, and produce this many characters (no value it builds may be longer).
+TEMPLATE_RENDER_CPU_MS = env.int("TEMPLATE_RENDER_CPU_MS", default=50)
+TEMPLATE_RENDER_MAX_OPERATIONS = env.int("TEMPLATE_RENDER_MAX_OPERATIONS", default=50_000)
+TEMPLATE_MAX_OUTPUT_CHARS = env.int("TEMPLATE_MAX_OUTPUT_CHARS", default=16_384)
+# Template previews per partner (partner API), so one partner's previews cannot starve the others' requests.
+TEMPLATE_PREVIEW_THROTTLE_RATE = env.str("TEMPLATE_PREVIEW_THROTTLE_RATE", default="30/min")
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["template_preview"] = TEMPLATE_PREVIEW_THROTTLE_RATE
