@@ -136,8 +136,10 @@ class Bench:
         queues = "default,webhooks" if spec.message_workers else "default,webhooks,messages"
         workers = [self._start_worker(spec, env, f"{spec.name}-worker{i + 1}", tag, queues)
                    for i in range(spec.workers)]
-        workers += [self._start_worker(spec, env, f"{spec.name}-messages{i + 1}", tag, "messages", nice=MESSAGES_NICE)
-                    for i in range(spec.message_workers)]
+        workers += [
+            self._start_worker(spec, env, f"{spec.name}-messages{i + 1}", tag, "messages", nice=MESSAGES_NICE)
+            for i in range(spec.message_workers)
+        ]
         bridges = [
             Process(f"{spec.name}-bridge{i + 1}",
                     [PYTHON, *(["-m", "bench.naive_bridge"] if spec.naive else ["manage.py", "kafka_bridge"]),

@@ -2,7 +2,8 @@
 
 Base path /prepaid/auth/v1/notification-templates/. A partner sees and changes only templates of its own products;
 the platform defaults are readable (`includeDefaults=true`) but not writable, and another tenant's template is a
-404. Invalid templates are a 400 whose field message names the unknown variable or the syntax error's line.
+404. Invalid templates are a 400 whose field message names the unknown variable or the syntax error's line, or the
+limit a trial render with the event's sample values went over (templates/limits.py).
 
 One class per operation; operations sharing a URL are composed into one URL class (Django routes by path)."""
 
@@ -14,7 +15,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.exceptions import ValidationError as DrfValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +23,8 @@ from rest_framework.views import APIView
 from config.partner_api.audit import actor_of_request
 from config.partner_api.errors import Conflict
 from config.partner_api.fields import StrictBooleanField, StrictCharField, StrictInputSerializer
-from config.partner_api.openapi import error_responses
+from config.partner_api.openapi import error_response, error_responses
+from config.partner_api.throttling import PartnerScopedThrottle
 from notifications.models import CustomerChannel
 from subscriptions.catalog import get_event
 from subscriptions.models import TokenLevel
@@ -32,6 +34,7 @@ from templates.rendering import TemplateContentError
 from wallets.models import Product
 
 TAG = "Notification templates"
+PREVIEW_THROTTLE_SCOPE = "template_preview"  # rate: TEMPLATE_PREVIEW_THROTTLE_RATE
 BODY_MAX_LENGTH = 10_000
 SUBJECT_MAX_LENGTH = 300
 # Model field -> API field, for validation errors raised by the model's clean().
@@ -195,8 +198,10 @@ class TemplateCreateApi(APIView):
         tags=[TAG],
         summary="Create a product template",
         description="Adds a product-level template. It is validated before it is saved: unknown variables and "
-        "syntax errors are a 400 naming the variable or line (see GET …/variables/{eventName}). One template per "
-        "product, event, channel and locale (409 otherwise). Requires token level 2.",
+        "syntax errors are a 400 naming the variable or line (see GET …/variables/{eventName}), and the template "
+        "is rendered with the event's sample values within the rendering limits (time, work, output size), so a "
+        "template that fails or goes over a limit is a 400 giving the reason. One template per product, event, "
+        "channel and locale (409 otherwise). Requires token level 2.",
         request=InputSerializer,
         responses={201: TemplateOutputSerializer, **error_responses(400, 409)},
         examples=[
@@ -342,8 +347,11 @@ class TemplateDetailApi(TemplateDetailGetApi, TemplateUpdateApi, TemplateDeleteA
 
 
 class TemplatePreviewApi(APIView):
-    # Renders only; nothing is stored, so a read-only token may preview.
-    required_level = {"POST": TokenLevel.READ_ONLY}
+    # Nothing is stored, but a preview runs partner-written code: it takes a writing token, as saving one does, and
+    # is rate-limited per tenant so that one tenant's previews cannot take the web processes from the others.
+    required_level = {"POST": TokenLevel.STANDARD}
+    throttle_classes = [PartnerScopedThrottle]
+    throttle_scope = PREVIEW_THROTTLE_SCOPE
 
     class InputSerializer(StrictInputSerializer):
         """A draft template to validate and render. Unknown fields are rejected (400)."""
@@ -367,14 +375,25 @@ class TemplatePreviewApi(APIView):
         class Meta:
             ref_name = "NotificationTemplatePreview"
 
+    def throttled(self, request, wait):
+        raise Throttled(wait=wait, detail="Too many template previews for this tenant; try again later.")
+
     @extend_schema(
         operation_id="notification_templates_preview",
         tags=[TAG],
         summary="Preview a template",
         description="Validates a draft subject/body and renders it with a sample event of eventName (override "
-        "sample values with `data`). Invalid templates are a 400 naming the variable or line. Nothing is saved.",
+        "sample values with `data`), within the same limits as every render (time, work, output size; see the "
+        "security documentation). Invalid templates are a 400 naming the field, and the variable or line. Nothing "
+        "is saved. Requires token level 2. Previews are rate-limited per tenant (30 a minute by default): over the "
+        "rate the answer is 429 with Retry-After.",
         request=InputSerializer,
-        responses={200: OutputSerializer, **error_responses(400)},
+        responses={
+            200: OutputSerializer, **error_responses(400),
+            429: error_response(429, description="Too many previews from this tenant; see the Retry-After header.",
+                                message="Too many template previews for this tenant; try again later. Expected "
+                                "available in 42 seconds."),
+        },
         examples=[
             OpenApiExample("Draft", request_only=True, value={
                 "eventName": "CARD_TRANSACTION_APPROVED", "body": _EXAMPLE["body"], "data": {"amount": "99.00"}}),

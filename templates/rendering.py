@@ -1,9 +1,12 @@
-"""Sandboxed Jinja2 rendering of notification templates.
+"""Rendering of partner templates: the one place that compiles and renders them (notifications/messaging and the
+templates app call `template_content_render` and `template_content_validate`).
 
-Templates are written by partners, so rendering is locked down: an `ImmutableSandboxedEnvironment` (no attribute
-access to internals, no mutation of the context), `StrictUndefined` (a missing name is an error, never a silent
-blank), no loader (so `include`/`extends`/`import` cannot read files), and caps on operators that could build huge
-strings. Validation on save = parse + reject unknown names and file tags + a trial render with sample values."""
+Templates are written by partners, so they are untrusted code: they run in the bounded sandbox of templates/sandbox.py
+(no attribute access to internals, no mutation, no file tags, curated filters, and limits on time, work, size and
+nesting from templates/limits.py), with `StrictUndefined` (a missing name is an error, never a silent blank). ANY
+exception while compiling or rendering becomes a `TemplateContentError` naming the field and, when known, the line:
+nothing a template does can raise anything else into the caller. Validation on save = parse + reject unknown names and
+file tags + a trial render with the event's sample values, within the same limits."""
 
 from __future__ import annotations
 
@@ -11,43 +14,15 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2 import Template, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from templates.limits import RenderLimits, TemplateLimitError
+from templates.sandbox import ENVIRONMENT, render_bounded
 from templates.variables import sample_context, template_variables
 
-# Longest output a single operator may build ("x" * 10**9 would otherwise exhaust memory).
-MAX_OPERATOR_RESULT = 10_000
-MAX_POWER_EXPONENT = 64
 _FILE_TAGS = (nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)
-
-
-class _NotificationEnvironment(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context, operator_name: str, left: Any, right: Any) -> Any:
-        if operator_name == "**" and isinstance(right, int | float) and abs(right) > MAX_POWER_EXPONENT:
-            raise SecurityError("exponent too large")
-        if operator_name == "*":
-            for seq, count in ((left, right), (right, left)):
-                if not (isinstance(seq, str | list | tuple) and isinstance(count, int)):
-                    continue
-                if len(seq) * count > MAX_OPERATOR_RESULT:
-                    raise SecurityError("result of * too large")
-        return super().call_binop(context, operator_name, left, right)
-
-
-_ENV = _NotificationEnvironment(
-    undefined=StrictUndefined,
-    autoescape=False,  # SMS, push and plain-text email: nothing is HTML
-    keep_trailing_newline=False,
-    loader=None,
-    auto_reload=False,
-    cache_size=400,
-)
-# Only `range` (capped by the sandbox) stays; lipsum, cycler, joiner and namespace have no use in a notification.
-_ENV.globals = {"range": _ENV.globals["range"]}
+_MAX_REASON = 300  # an exception's text can quote a huge value back: keep the partner's message short
 
 
 class TemplateContentError(ValueError):
@@ -85,14 +60,39 @@ def _template_line(exc: BaseException) -> int | None:
     return line
 
 
+def _reason(exc: BaseException) -> str:
+    text = (getattr(exc, "message", None) if isinstance(exc, TemplateError) else None) or str(exc)
+    text = text or type(exc).__name__
+    return text if len(text) <= _MAX_REASON else text[:_MAX_REASON] + "…"
+
+
+def _content_error(exc: Exception, *, field: str) -> TemplateContentError:
+    """The partner-readable refusal for anything raised while compiling or rendering one field."""
+    if isinstance(exc, TemplateSyntaxError):
+        return TemplateContentError(f"Syntax error on line {exc.lineno}: {_reason(exc)}", field=field, line=exc.lineno)
+    line = getattr(exc, "lineno", None) if isinstance(exc, TemplateError) else None
+    line = line or _template_line(exc)
+    where = f" (line {line})" if line else ""
+    name = "subject" if field == "subject" else "body"
+    if isinstance(exc, TemplateLimitError):
+        message = f"The {name}{where} {exc}."
+    elif isinstance(exc, RecursionError):
+        message = f"The {name}{where} nests or recurses too deeply."
+    elif isinstance(exc, MemoryError):
+        message = f"The {name}{where} needs too much memory to render."
+    elif isinstance(exc, SecurityError):
+        message = f"Not allowed in a template{where}: {_reason(exc)}"
+    else:
+        message = f"Cannot render{f' on line {line}' if line else ''}: {_reason(exc)}"
+    return TemplateContentError(message, field=field, line=line)
+
+
 def _check_source(source: str, *, event_name: str, field: str) -> None:
     try:
-        tree = _ENV.parse(source)
+        tree = ENVIRONMENT.parse(source)
         undeclared = meta.find_undeclared_variables(tree)  # compiles, so unknown filters/tests fail here
-    except TemplateSyntaxError as exc:
-        raise TemplateContentError(
-            f"Syntax error on line {exc.lineno}: {exc.message}", field=field, line=exc.lineno
-        ) from None
+    except Exception as exc:  # syntax errors, and e.g. RecursionError for thousands of nested brackets
+        raise _content_error(exc, field=field) from None
     for node in tree.find_all(_FILE_TAGS):
         raise TemplateContentError(
             f"Line {node.lineno}: include/extends/import are not allowed in notification templates.",
@@ -114,38 +114,32 @@ def _check_source(source: str, *, event_name: str, field: str) -> None:
 @functools.lru_cache(maxsize=1024)
 def _compiled(source: str) -> Template:
     # from_string compiles every call; a batch renders the same few templates hundreds of times.
-    return _ENV.from_string(source)
+    return ENVIRONMENT.from_string(source)
 
 
-def _render_one(source: str, context: dict[str, Any], *, field: str) -> str:
+def _render_one(source: str, context: dict[str, Any], *, field: str, limits: RenderLimits) -> str:
     try:
-        return _compiled(source).render(context).strip()
-    except SecurityError as exc:
-        line = _template_line(exc)
-        where = f" (line {line})" if line else ""
-        raise TemplateContentError(f"Not allowed in a template{where}: {exc}", field=field, line=line) from None
-    except TemplateError as exc:
-        line = getattr(exc, "lineno", None) or _template_line(exc)
-        where = f" on line {line}" if line else ""
-        raise TemplateContentError(f"Cannot render{where}: {exc.message or exc}", field=field, line=line) from None
-    except (ArithmeticError, TypeError, ValueError) as exc:
-        line = _template_line(exc)
-        where = f" on line {line}" if line else ""
-        raise TemplateContentError(f"Cannot render{where}: {exc}", field=field, line=line) from None
+        return render_bounded(_compiled(source), context, limits).strip()
+    except Exception as exc:
+        raise _content_error(exc, field=field) from None
 
 
 def template_content_validate(*, event_name: str, subject: str, body: str) -> None:
-    """Raise TemplateContentError naming the field, variable and line if the template cannot be saved."""
+    """Raise TemplateContentError naming the field, variable and line if the template cannot be saved: it does not
+    compile, uses a name the event does not provide, or does not render the event's sample within the limits."""
     for field, source in (("subject", subject), ("body", body)):
         _check_source(source or "", event_name=event_name, field=field)
     context = sample_context(event_name)
+    limits = RenderLimits.from_settings()
     for field, source in (("subject", subject), ("body", body)):
-        _render_one(source or "", context, field=field)
+        _render_one(source or "", context, field=field, limits=limits)
 
 
 def template_content_render(*, subject: str, body: str, context: dict[str, Any]) -> Rendered:
-    """Render subject and body with a context from `templates.variables.template_context`."""
+    """Render subject and body with a context from `templates.variables.template_context`, each within the limits
+    (templates/limits.py); raises only TemplateContentError."""
+    limits = RenderLimits.from_settings()
     return Rendered(
-        subject=" ".join(_render_one(subject or "", context, field="subject").split()),
-        body=_render_one(body, context, field="body"),
+        subject=" ".join(_render_one(subject or "", context, field="subject", limits=limits).split()),
+        body=_render_one(body or "", context, field="body", limits=limits),
     )

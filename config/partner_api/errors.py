@@ -3,6 +3,7 @@
 for validation errors, so clients can read either."""
 
 import logging
+import math
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -52,6 +53,8 @@ def exception_handler(exc, context):
         body = {"error": {"code": getattr(exc, "default_code", "error"), "message": str(detail)}}
         if isinstance(exc, Conflict) and exc.extra:
             body["error"].update(exc.extra)
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            body["error"]["retryAfter"] = math.ceil(exc.wait)  # the Retry-After header's value, for JSON-only clients
         response.data = body
     return response
 

@@ -43,6 +43,9 @@ class ApiErrorBodySerializer(serializers.Serializer):
         required=False,
         help_text="Validation errors only: a list of messages per invalid field (nested objects nest).",
     )
+    retryAfter = serializers.IntegerField(
+        required=False, help_text="429 only: seconds to wait before trying again (as the Retry-After header)."
+    )
 
     class Meta:
         ref_name = "ApiErrorBody"

@@ -70,3 +70,32 @@ class FailedAuthThrottle(SimpleRateThrottle):
 
     def client_ident(self, request) -> str:
         return self.get_ident(request)
+
+
+class PartnerScopedThrottle(SimpleRateThrottle):
+    """A view throttle per partner (tenant), for operations that cost us real work per call: the view names its
+    `throttle_scope` and the rate is `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope]` (e.g. "30/min"; missing or
+    empty = not throttled). Every token of a tenant shares the count, so a tenant cannot multiply its share by issuing
+    tokens, and one tenant's calls never use up another's. Fails open if the cache is down, like FailedAuthThrottle."""
+
+    def __init__(self) -> None:
+        # The rate depends on the view's scope, so it is read in allow_request (also picks up changed settings).
+        self.rate = None
+
+    def allow_request(self, request, view) -> bool:
+        self.scope = getattr(view, "throttle_scope", None)
+        self.rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) if self.scope else None
+        if not self.rate:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        try:
+            return super().allow_request(request, view)
+        except Exception:
+            logger.warning("Partner throttle %s unavailable (cache error); not throttling", self.scope, exc_info=True)
+            return True
+
+    def get_cache_key(self, request, view) -> str | None:
+        partner = getattr(request.user, "partner", None)
+        if partner is None:
+            return None
+        return f"throttle:{self.scope}:partner:{partner.pk}"

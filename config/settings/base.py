@@ -344,3 +344,13 @@ KAFKA_FETCH_MIN_BYTES = env.int("KAFKA_FETCH_MIN_BYTES", default=1)
 # Threads of one worker process that one tenant's batches (webhooks and messages, running or waiting) may hold; keep
 # it below the worker's concurrency (8 by default) so the rest always serve the other tenants.
 WORKER_TENANT_MAX_THREADS = env.int("WORKER_TENANT_MAX_THREADS", default=6)
+
+# TEMPLATE LIMITS (templates/limits.py, templates/sandbox.py; docs/security.md "Template limits")
+# Partner templates are untrusted code. Each rendered field (subject, body) may use this much CPU time, this many
+# loop iterations + calls + filters + operators, and produce this many characters (no value it builds may be longer).
+TEMPLATE_RENDER_CPU_MS = env.int("TEMPLATE_RENDER_CPU_MS", default=50)
+TEMPLATE_RENDER_MAX_OPERATIONS = env.int("TEMPLATE_RENDER_MAX_OPERATIONS", default=50_000)
+TEMPLATE_MAX_OUTPUT_CHARS = env.int("TEMPLATE_MAX_OUTPUT_CHARS", default=16_384)
+# Template previews per partner (partner API), so one partner's previews cannot starve the others' requests.
+TEMPLATE_PREVIEW_THROTTLE_RATE = env.str("TEMPLATE_PREVIEW_THROTTLE_RATE", default="30/min")
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["template_preview"] = TEMPLATE_PREVIEW_THROTTLE_RATE

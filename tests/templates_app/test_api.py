@@ -134,7 +134,7 @@ def test_defaults_and_other_tenants_templates_are_404(api_client, product):
 
 
 def test_preview_renders_with_sample_data_and_overrides(partner, make_client):
-    client = make_client(partner, level=1)
+    client = make_client(partner, level=2)  # a preview runs partner code: level 2, like saving (test_api_limits.py)
     response = client.post(f"{URL}preview", {
         "eventName": "CARD_TRANSACTION_APPROVED", "subject": "", "data": {"amount": "99.00", "last4": "9999"},
         "body": "{{ currency }} {{ amount }} at {{ merchantName }} on {{ maskedCardNumber }}",
