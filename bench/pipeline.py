@@ -216,7 +216,8 @@ class Bench:
                       nice: int = 0) -> Process:
         app = "bench.naive_app" if spec.naive else "config.celery_app"
         return Process(name, [
-            *(["nice", "-n", str(nice)] if nice else []), PYTHON, "-m", "celery", "-A", app, "worker", "-Q", queues, "-P", spec.pool,
+            *(["nice", "-n", str(nice)] if nice else []),
+            PYTHON, "-m", "celery", "-A", app, "worker", "-Q", queues, "-P", spec.pool,
             "-c", str(spec.concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
             "-l", "INFO", "-n", f"{name}-{tag}@%h",
         ], env=env)
