@@ -289,3 +289,45 @@ class ServiceHeartbeat(models.Model):
 
 def new_claim_token() -> uuid.UUID:
     return uuid.uuid4()
+
+
+class RecoverJob(models.Model):
+    """A partner's request to re-send the failed deliveries of one subscription in a time window (`POST
+    …/event-subscriptions/{eventName}/recover`), run in the background with its progress recorded here."""
+
+    class State(models.TextChoices):
+        QUEUED = "QUEUED", "Queued"
+        RUNNING = "RUNNING", "Running"
+        SUCCEEDED = "SUCCEEDED", "Succeeded"
+        FAILED = "FAILED", "Failed"
+
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+
+    subscription = models.ForeignKey(EventSubscription, on_delete=models.CASCADE, related_name="recover_jobs")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+    delivery_status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.FAILED)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    matched = models.PositiveIntegerField(default=0)
+    replayed = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True, default="")
+    requested_by = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One job at a time per subscription: a second request while one is queued or running is answered with
+            # that job (same window) or 409, and this settles a race between two concurrent requests.
+            models.UniqueConstraint(
+                fields=["subscription"], name="one_active_recover_job_per_subscription",
+                condition=models.Q(state__in=["QUEUED", "RUNNING"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"recover job {self.pk} ({self.state})"

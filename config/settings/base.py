@@ -338,3 +338,14 @@ WEBHOOK_ENDPOINT_BATCHES_PER_PROCESS = env.int("WEBHOOK_ENDPOINT_BATCHES_PER_PRO
 # How long the broker may hold the bridge's fetch request when there is nothing new (librdkafka fetch.wait.max.ms).
 KAFKA_FETCH_WAIT_MAX_MS = env.int("KAFKA_FETCH_WAIT_MAX_MS", default=50)
 KAFKA_FETCH_MIN_BYTES = env.int("KAFKA_FETCH_MIN_BYTES", default=1)
+
+# ENDPOINT DELIVERY OPTIONS (custom headers, rate limits, endpoint auth, Ed25519, recover; docs/partner-api.md)
+# The Redis that holds every endpoint's rate-limit window, shared by all workers on all hosts (default: the broker).
+WEBHOOK_RATE_LIMIT_REDIS_URL = env.str("WEBHOOK_RATE_LIMIT_REDIS_URL", default=CELERY_BROKER_URL)
+WEBHOOK_RATE_LIMIT_KEY_PREFIX = env.str("WEBHOOK_RATE_LIMIT_KEY_PREFIX", default="webhook-rate")
+# Added to the one-second window: absorbs the time between granting a request and its arrival at the endpoint.
+WEBHOOK_RATE_LIMIT_MARGIN_MS = env.int("WEBHOOK_RATE_LIMIT_MARGIN_MS", default=100)
+# An OAuth2 access token is fetched again this many seconds before it expires.
+WEBHOOK_OAUTH_TOKEN_LEEWAY_SECONDS = env.int("WEBHOOK_OAUTH_TOKEN_LEEWAY_SECONDS", default=30)
+# POST …/recover: the longest window one request may cover.
+RECOVER_MAX_WINDOW_DAYS = env.int("RECOVER_MAX_WINDOW_DAYS", default=14)
