@@ -225,9 +225,14 @@ def _check_mtls(config: dict, secret: str, errors: dict) -> dict:
 
 
 def auth_public_view(auth_type: str, config: dict[str, Any]) -> dict[str, Any] | None:
-    """What GET, the admin and the audit log show of `auth`: never a secret, and not the certificate's PEM."""
+    """What GET shows of `auth`: never a secret (the client certificate is public; its key is not)."""
     if not auth_type:
         return None
-    shown = {k: v for k, v in config.items() if k != "certificate"}
-    return {"type": auth_type, **shown}
+    return {"type": auth_type, **config}
+
+
+def auth_summary(auth_type: str, config: dict[str, Any]) -> dict[str, Any] | None:
+    """`auth_public_view` without the certificate's PEM: for the audit log and the admin."""
+    view = auth_public_view(auth_type, config)
+    return None if view is None else {k: v for k, v in view.items() if k != "certificate"}
 

@@ -18,7 +18,7 @@ from subscriptions.options import (
     KEEP,
     NO_AUTH,
     AuthSettings,
-    auth_public_view,
+    auth_summary,
     normalize_auth,
     validate_headers,
     validate_rate_limit,
@@ -58,7 +58,7 @@ def subscription_snapshot(subscription: EventSubscription) -> dict[str, Any]:
         # Header names only: values may be credentials and are never audited (nor logged).
         "header_names": sorted(subscription.headers or {}),
         "rate_limit_per_second": subscription.rate_limit_per_second,
-        "auth": auth_public_view(subscription.auth_type, subscription.auth_config or {}),
+        "auth": auth_summary(subscription.auth_type, subscription.auth_config or {}),
         "signature_scheme": subscription.signature_scheme,
     }
 
