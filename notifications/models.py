@@ -307,10 +307,12 @@ class RecoverJob(models.Model):
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
     since = models.DateTimeField()
     until = models.DateTimeField()
+    until_given = models.BooleanField(default=True)  # False: `until` was "now" (a repeat request matches any now)
     delivery_status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.FAILED)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
-    matched = models.PositiveIntegerField(default=0)
-    replayed = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)  # deliveries in the window with the status asked for
+    processed = models.PositiveIntegerField(default=0)  # of those, how many the job has gone through so far
+    replayed = models.PositiveIntegerField(default=0)  # how many were sent again (one may have changed meanwhile)
     error = models.CharField(max_length=500, blank=True, default="")
     requested_by = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)

@@ -22,7 +22,8 @@ DELIVER_WEBHOOKS = "notifications.tasks.deliver_webhooks"
 SEND_CUSTOMER_MESSAGES = "notifications.tasks.send_customer_messages"
 PUBLISH_OUTBOX = "notifications.tasks.publish_outbox"
 REQUEUE_DUE_WORK = "notifications.tasks.requeue_due_work"
-TASK_NAMES = (DELIVER_WEBHOOKS, SEND_CUSTOMER_MESSAGES, PUBLISH_OUTBOX, REQUEUE_DUE_WORK)
+RECOVER_DELIVERIES = "notifications.tasks.recover_deliveries"
+TASK_NAMES = (DELIVER_WEBHOOKS, SEND_CUSTOMER_MESSAGES, PUBLISH_OUTBOX, REQUEUE_DUE_WORK, RECOVER_DELIVERIES)
 
 MESSAGE_TASK_BATCH = 50
 # Retries due within this many seconds get a Celery countdown task; later ones are found by the periodic sweep (a
@@ -130,3 +131,11 @@ def trigger_requeue_due_work() -> None:
         _send(REQUEUE_DUE_WORK, [])
     except Exception:
         logger.warning("Could not enqueue the re-enqueue sweep; beat runs it within seconds", exc_info=True)
+
+
+def enqueue_recover_job(job_id: int) -> None:
+    """Run a partner's recover job (Redis down: the re-enqueue sweep finds the queued job)."""
+    try:
+        _send(RECOVER_DELIVERIES, [job_id])
+    except Exception:
+        logger.warning("Could not enqueue recover job %s; the re-enqueue sweep will", job_id, exc_info=True)

@@ -56,6 +56,13 @@ def requeue_due_work() -> dict:
     return services.requeue_due_work()
 
 
+@shared_task(name=queue.RECOVER_DELIVERIES, acks_late=True, ignore_result=True)
+def recover_deliveries(job_id: int) -> dict | None:
+    """A partner's recover job (POST …/event-subscriptions/{eventName}/recover)."""
+    job = services.recover_job_run(job_id=job_id)
+    return None if job is None else {"matched": job.matched, "replayed": job.replayed}
+
+
 @shared_task(name=queue.PUBLISH_OUTBOX, acks_late=True, ignore_result=True)
 def publish_outbox() -> int:
     return outbox.outbox_publish_pending()
