@@ -84,7 +84,9 @@ class RecordingServer:
     port: int
     certfile: str | None = None
     keyfile: str | None = None
+    client_ca: str | None = None  # require a client certificate signed by this CA (mTLS)
     hits: list[Hit] = field(default_factory=list)
+    peer_subjects: list[str] = field(default_factory=list)
     sni_names: list[str | None] = field(default_factory=list)
     tls_errors: list[str] = field(default_factory=list)
 
@@ -99,6 +101,9 @@ class RecordingServer:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if recorder.client_ca:
+                    subject = dict(item[0] for item in self.connection.getpeercert()["subject"])
+                    recorder.peer_subjects.append(subject.get("commonName", ""))
                 recorder.hits.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
@@ -114,6 +119,9 @@ class RecordingServer:
         if self.certfile:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(self.certfile, self.keyfile)
+            if self.client_ca:
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(self.client_ca)
 
             def remember_sni(ssl_socket, server_name, ctx):
                 recorder.sni_names.append(server_name)
