@@ -139,6 +139,13 @@ def check(results: dict) -> list[tuple[str, str, bool | None]]:
             control = sum(ratios["control"]) / len(ratios["control"])
             lines.append(("  (information) beside a second, fast endpoint with as many events instead (control)",
                           f"{control:.0%}", None))
+    limited = (results.get("rate_limited") or {}).get("rate_limit")
+    if limited:
+        lines.append((f"rate-limited endpoint never above its {limited['limit']}/s in any second",
+                      f"busiest second {limited['busiest_second']}, {limited['rate']}/s sustained over "
+                      f"{limited['arrivals']} requests; the unlimited endpoint beside it "
+                      f"{main('rate_limited').get('throughput') or 0:,.0f}/s",
+                      limited["busiest_second"] <= limited["limit"]))
     peaks = [
         (f"{key}/{name}", v["peak_rss_mb"])
         for key, r in results.items() if r and not key.startswith("raw_send")

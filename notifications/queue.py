@@ -107,6 +107,17 @@ def schedule_retries(retrying: dict[int, float], subscription_id: int) -> None:
         enqueue_deliveries({subscription_id: ids}, countdown=delay)
 
 
+def schedule_postponed(postponed: dict[int, float], subscription_id: int) -> None:
+    """Countdown tasks for a rate-limited endpoint's waiting deliveries, one per wave (delays to a tenth of a
+    second): rounding up to whole seconds, as for retries, would leave the endpoint idle for part of every second."""
+    waves: dict[float, list[int]] = defaultdict(list)
+    for delivery_id, delay in postponed.items():
+        if delay <= COUNTDOWN_HORIZON_SECONDS:
+            waves[round(delay + 0.05, 1)].append(delivery_id)
+    for delay, ids in waves.items():
+        enqueue_deliveries({subscription_id: ids}, countdown=delay)
+
+
 def schedule_message_follow_ups(follow_ups: dict[int, float]) -> None:
     for delay, ids in _by_delay(follow_ups).items():
         enqueue_messages(ids, countdown=delay)

@@ -37,7 +37,7 @@ def deliver_webhooks(delivery_ids: list[int], subscription_id: int, claim_token:
     outcome = deliver_batch(delivery_ids, subscription_id=subscription_id, claim_token=token)
     queue.schedule_retries(outcome.retrying or {}, subscription_id)
     # Rate-limited deliveries wait as PENDING rows: a countdown task comes back for them when their turn is due.
-    queue.schedule_retries(outcome.postponed or {}, subscription_id)
+    queue.schedule_postponed(outcome.postponed or {}, subscription_id)
     if outcome.deferred:
         queue.defer_delivery_batch(queue.DeliveryBatch(subscription_id, outcome.deferred, token),
                                    outcome.defer_seconds)
