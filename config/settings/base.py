@@ -349,3 +349,5 @@ WEBHOOK_RATE_LIMIT_MARGIN_MS = env.int("WEBHOOK_RATE_LIMIT_MARGIN_MS", default=1
 WEBHOOK_OAUTH_TOKEN_LEEWAY_SECONDS = env.int("WEBHOOK_OAUTH_TOKEN_LEEWAY_SECONDS", default=30)
 # POST …/recover: the longest window one request may cover.
 RECOVER_MAX_WINDOW_DAYS = env.int("RECOVER_MAX_WINDOW_DAYS", default=14)
+# `auth.type` (request and response) is one enum component.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["EndpointAuthTypeEnum"] = ["oauth2", "mtls", "basic"]
