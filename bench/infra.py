@@ -187,12 +187,14 @@ def reset_database() -> None:
         cursor.execute("ANALYZE")
 
 
-def create_endpoint(tenant_id: str, destination: str, event_name: str = "ALL_EVENTS") -> None:
+def create_endpoint(tenant_id: str, destination: str, event_name: str = "ALL_EVENTS",
+                    rate_limit: int | None = None) -> None:
     """One tenant with one enabled subscription (and a fresh signing secret) pointing at `destination`."""
     from subscriptions.models import EventSubscription, Partner, generate_signing_secret
 
     partner, _ = Partner.objects.get_or_create(tenant_id=tenant_id, defaults={"name": tenant_id})
-    subscription = EventSubscription(partner=partner, event_name=event_name, destination=destination)
+    subscription = EventSubscription(partner=partner, event_name=event_name, destination=destination,
+                                     rate_limit_per_second=rate_limit)
     subscription.set_secret(generate_signing_secret())
     subscription.save()
 

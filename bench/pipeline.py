@@ -57,6 +57,7 @@ class Endpoint:
     weight: int = 1  # events per round of the round-robin over endpoints
     event_name: str | None = None  # its events' eventName (None: the run's)
     sms_template: str | None = None  # with one: cardholders and cards for its events, and this product SMS template
+    rate_limit: int | None = None  # the subscription's rateLimitPerSecond (None: no limit)
 
 
 @dataclass
@@ -125,7 +126,8 @@ class Bench:
         self.redis.flushdb()  # our own Redis database only
         topic = self.tansu.create_topic(spec.partitions)
         for endpoint in spec.endpoints:
-            create_endpoint(endpoint.tenant, self.receiver(endpoint.delay).url(f"hooks/{endpoint.tenant}"))
+            create_endpoint(endpoint.tenant, self.receiver(endpoint.delay).url(f"hooks/{endpoint.tenant}"),
+                            rate_limit=endpoint.rate_limit)
             if endpoint.sms_template is not None:
                 create_customers(endpoint.tenant, event_name=endpoint.event_name or spec.event_name,
                                  sms_template=endpoint.sms_template)

@@ -146,6 +146,13 @@ def check(results: dict) -> list[tuple[str, str, bool | None]]:
         lines.append((f"partner B's p99 beside partner A flooding 10x with a slow template <= "
                       f"{TARGET_FAIRNESS_P99_RATIO:.0f}x its p99 alone", f"{worst:.2f}x at worst ({each})",
                       worst <= TARGET_FAIRNESS_P99_RATIO))
+    limited = (results.get("rate_limited") or {}).get("rate_limit")
+    if limited:
+        lines.append((f"rate-limited endpoint never above its {limited['limit']}/s in any second",
+                      f"busiest second {limited['busiest_second']}, {limited['rate']}/s sustained over "
+                      f"{limited['arrivals']} requests; the unlimited endpoint beside it "
+                      f"{main('rate_limited').get('throughput') or 0:,.0f}/s",
+                      limited["busiest_second"] <= limited["limit"]))
     peaks = [
         (f"{key}/{name}", v["peak_rss_mb"])
         for key, r in results.items() if r and not key.startswith("raw_send")

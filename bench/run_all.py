@@ -41,6 +41,8 @@ def main() -> None:
         results["customer_facing"] = scenarios.throughput(
             bench, n(20_000), name="customer_facing", event_name="TRANSACTION_NOTIFICATION", timeout=90
         )
+        # An endpoint limited to 50 requests/s beside an unlimited one: held to its limit, the other unhurt.
+        results.update(scenarios.rate_limited(bench, n(20_000), n(500), 50, timeout=90))
     elapsed = time.monotonic() - started
     save(results, "run_all")
     print_all(results)

@@ -93,6 +93,33 @@ def fairness(bench: Bench, rate: float, seconds: float, flood: int = 10, **optio
     return results
 
 
+# A receiver of its own for the rate-limited endpoint (the Python one: receivers are kept per delay), so its log holds
+# that endpoint's arrivals alone.
+RATE_LIMITED_DELAY_SECONDS = 0.001
+
+
+def rate_limited(bench: Bench, events: int, limited_events: int, limit: int, **options) -> dict:
+    """One endpoint with `rateLimitPerSecond: limit` receiving `limited_events` beside an unlimited endpoint
+    receiving `events`, interleaved: the limited one's busiest second (arrivals at its receiver, any one-second
+    span) must stay within the limit, and the unlimited one's throughput is measured as usual."""
+    weight = max(1, round(events / max(limited_events, 1)))
+    mix = [Endpoint("bench-a", weight=weight),
+           Endpoint("bench-limited", delay=RATE_LIMITED_DELAY_SECONDS, rate_limit=limit)]
+    receiver = bench.receiver(RATE_LIMITED_DELAY_SECONDS)
+    mark = receiver.mark()
+    result = bench.run(Run(name="rate_limited", endpoints=mix, events=events + events // weight, **options))
+    times = sorted(receiver.arrivals(mark).values())
+    busiest, start = 0, 0
+    for end, arrived in enumerate(times):
+        while arrived - times[start] >= 1.0:
+            start += 1
+        busiest = max(busiest, end - start + 1)
+    span = times[-1] - times[0] if len(times) > 1 else 0.0
+    result["rate_limit"] = {"limit": limit, "arrivals": len(times), "busiest_second": busiest,
+                            "rate": round((len(times) - 1) / span, 1) if span else None}
+    return {"rate_limited": result}
+
+
 def scaling(bench: Bench, events: int, **options) -> dict:
     """1 vs 2 bridges and 1 vs 2 worker processes (same events, same topic partition count)."""
     results = {}

@@ -8,9 +8,10 @@ from rest_framework.views import APIView
 
 from config.partner_api.audit import actor_of_request
 from config.partner_api.errors import Conflict
+from config.partner_api.fields import StrictInputSerializer
 from config.partner_api.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
 from notifications import selectors, services
-from notifications.models import DeliveryStatus
+from notifications.models import DeliveryStatus, RecoverJob
 from subscriptions.catalog import SUBSCRIBABLE_EVENT_NAMES
 from subscriptions.models import EventSubscription
 
@@ -181,3 +182,90 @@ class SubscriptionTestApi(APIView):
         delivery = services.subscription_send_test(subscription=subscription)
         return Response({"eventId": delivery.event.event_id, "deliveryId": delivery.pk},
                         status=status.HTTP_202_ACCEPTED)
+
+
+# --- Recover -------------------------------------------------------------------------------------------------------
+
+
+class RecoverJobOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    subscriptionEventName = serializers.CharField(source="subscription.event_name")
+    state = serializers.ChoiceField(choices=RecoverJob.State.choices,
+                                    help_text="QUEUED, RUNNING, then SUCCEEDED (or FAILED: ask again).")
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    status = serializers.CharField(source="delivery_status", help_text="Which deliveries are sent again.")
+    matched = serializers.IntegerField(help_text="Deliveries in the window with that status.")
+    processed = serializers.IntegerField(help_text="How many of them the job has gone through so far.")
+    replayed = serializers.IntegerField(help_text="How many were sent again.")
+    error = serializers.CharField()
+    createdAt = serializers.DateTimeField(source="created_at")
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
+
+    class Meta:
+        ref_name = "RecoverJob"
+
+
+def _subscription_or_404(request, event_name: str) -> EventSubscription:
+    subscription = EventSubscription.objects.filter(partner=request.user.partner, event_name=event_name).first()
+    if subscription is None:
+        raise Http404
+    return subscription
+
+
+class SubscriptionRecoverApi(APIView):
+    class InputSerializer(StrictInputSerializer):
+        """The window to recover. Unknown fields are rejected (400)."""
+
+        since = serializers.DateTimeField(help_text="Start of the window (ISO 8601), inclusive.")
+        until = serializers.DateTimeField(required=False, help_text="End of the window, exclusive; default now. "
+                                          "At most 14 days after since.")
+        status = serializers.ChoiceField(choices=list(services.RECOVERABLE), required=False,
+                                         default=DeliveryStatus.FAILED,
+                                         help_text="FAILED (default): deliveries that failed for good. SUCCEEDED: "
+                                         "send delivered events again (e.g. after losing them on your side).")
+
+        class Meta:
+            ref_name = "RecoverRequest"
+
+    @extend_schema(
+        operation_id="event_subscriptions_recover",
+        summary="Send again every failed delivery of this subscription in a time window (a background job).",
+        description="Starts a job that re-sends, with a fresh retry budget, the subscription's deliveries of the "
+        "given status (default FAILED) created between since and until (default now; at most 14 days). One job per "
+        "subscription at a time: the same request while its job is queued or running returns that job (200); a "
+        "different one is 409. Follow the job at GET …/recover-jobs/{id}. Requires token level 2.",
+        request=InputSerializer,
+        responses={202: RecoverJobOutput, 200: RecoverJobOutput,
+                   409: OpenApiResponse(description="Another recover job of this subscription is running."),
+                   **ERRORS},
+    )
+    def post(self, request, eventName: str):
+        subscription = _subscription_or_404(request, eventName)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        channel, actor = actor_of_request(request)
+        try:
+            job, created = services.recover_job_request(
+                subscription=subscription, since=data["since"], until=data.get("until"), status=data["status"],
+                channel=channel, actor=actor)
+        except services.RecoverJobConflict as exc:
+            raise Conflict(str(exc), extra={"recoverJobId": exc.job.pk}) from None
+        return Response(RecoverJobOutput(job).data,
+                        status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
+
+
+class RecoverJobApi(APIView):
+    @extend_schema(
+        operation_id="event_subscriptions_recover_job",
+        summary="The progress of a recover job.",
+        responses={200: RecoverJobOutput, **ERRORS},
+    )
+    def get(self, request, eventName: str, job_id: int):
+        subscription = _subscription_or_404(request, eventName)
+        job = RecoverJob.objects.filter(pk=job_id, subscription=subscription).select_related("subscription").first()
+        if job is None:
+            raise Http404
+        return Response(RecoverJobOutput(job).data)

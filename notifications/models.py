@@ -302,3 +302,47 @@ class ServiceHeartbeat(models.Model):
 
 def new_claim_token() -> uuid.UUID:
     return uuid.uuid4()
+
+
+class RecoverJob(models.Model):
+    """A partner's request to re-send the failed deliveries of one subscription in a time window (`POST
+    …/event-subscriptions/{eventName}/recover`), run in the background with its progress recorded here."""
+
+    class State(models.TextChoices):
+        QUEUED = "QUEUED", "Queued"
+        RUNNING = "RUNNING", "Running"
+        SUCCEEDED = "SUCCEEDED", "Succeeded"
+        FAILED = "FAILED", "Failed"
+
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+
+    subscription = models.ForeignKey(EventSubscription, on_delete=models.CASCADE, related_name="recover_jobs")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+    until_given = models.BooleanField(default=True)  # False: `until` was "now" (a repeat request matches any now)
+    delivery_status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.FAILED)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    matched = models.PositiveIntegerField(default=0)  # deliveries in the window with the status asked for
+    processed = models.PositiveIntegerField(default=0)  # of those, how many the job has gone through so far
+    replayed = models.PositiveIntegerField(default=0)  # how many were sent again (one may have changed meanwhile)
+    error = models.CharField(max_length=500, blank=True, default="")
+    requested_by = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One job at a time per subscription: a second request while one is queued or running is answered with
+            # that job (same window) or 409, and this settles a race between two concurrent requests.
+            models.UniqueConstraint(
+                fields=["subscription"], name="one_active_recover_job_per_subscription",
+                condition=models.Q(state__in=["QUEUED", "RUNNING"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"recover job {self.pk} ({self.state})"

@@ -18,7 +18,7 @@ from notifications import queue
 from notifications.kafka import make_producer
 from notifications.models import OutboxMessage
 from subscriptions.catalog import get_event
-from subscriptions.models import Partner
+from subscriptions.models import EventSubscription, Partner
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,19 @@ def publish_event(
     row.save(force_insert=True)
     transaction.on_commit(queue.trigger_outbox_publish)
     return row
+
+
+def publish_endpoint_event(
+    *, subscription: EventSubscription, event_name: str, data: dict, event_id: str | None = None
+) -> OutboxMessage:
+    """Emit an operational event (ENDPOINT_DISABLED, ENDPOINT_ENABLED, ENDPOINT_RECOVERED,
+    DELIVERY_ATTEMPT_EXHAUSTED) about `subscription`, atomically with the caller's change. Its data names the
+    subscription, and delivery planning never sends an event about a subscription to that subscription itself
+    (webhooks.planning.subscription_wants), so a failing endpoint cannot feed itself."""
+    return publish_event(
+        partner=subscription.partner, event_name=event_name, event_id=event_id,
+        data={"subscriptionEventName": subscription.event_name, "destination": subscription.destination, **data},
+    )
 
 
 def outbox_add_many(*, messages: list[OutboxMessage]) -> None:

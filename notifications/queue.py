@@ -23,7 +23,9 @@ SEND_CUSTOMER_MESSAGES = "notifications.tasks.send_customer_messages"
 PLAN_CUSTOMER_MESSAGES = "notifications.tasks.plan_customer_messages"
 PUBLISH_OUTBOX = "notifications.tasks.publish_outbox"
 REQUEUE_DUE_WORK = "notifications.tasks.requeue_due_work"
-TASK_NAMES = (DELIVER_WEBHOOKS, SEND_CUSTOMER_MESSAGES, PLAN_CUSTOMER_MESSAGES, PUBLISH_OUTBOX, REQUEUE_DUE_WORK)
+RECOVER_DELIVERIES = "notifications.tasks.recover_deliveries"
+TASK_NAMES = (DELIVER_WEBHOOKS, SEND_CUSTOMER_MESSAGES, PLAN_CUSTOMER_MESSAGES, PUBLISH_OUTBOX, REQUEUE_DUE_WORK,
+              RECOVER_DELIVERIES)
 
 MESSAGE_TASK_BATCH = 50
 # Retries due within this many seconds get a Celery countdown task; later ones are found by the periodic sweep (a
@@ -129,6 +131,17 @@ def schedule_retries(retrying: dict[int, float], subscription_id: int, partner_i
         enqueue_deliveries({subscription_id: ids}, countdown=delay, partner_id=partner_id)
 
 
+def schedule_postponed(postponed: dict[int, float], subscription_id: int, partner_id: int | None = None) -> None:
+    """Countdown tasks for a rate-limited endpoint's waiting deliveries, one per wave (delays to a tenth of a
+    second): rounding up to whole seconds, as for retries, would leave the endpoint idle for part of every second."""
+    waves: dict[float, list[int]] = defaultdict(list)
+    for delivery_id, delay in postponed.items():
+        if delay <= COUNTDOWN_HORIZON_SECONDS:
+            waves[round(delay + 0.05, 1)].append(delivery_id)
+    for delay, ids in waves.items():
+        enqueue_deliveries({subscription_id: ids}, countdown=delay, partner_id=partner_id)
+
+
 def schedule_message_follow_ups(follow_ups: dict[int, float], partner_id: int | None = None) -> None:
     """Countdown tasks for one tenant's retries, re-held messages and fallbacks due soon."""
     for delay, ids in _by_delay(follow_ups).items():
@@ -154,3 +167,11 @@ def trigger_requeue_due_work() -> None:
         _send(REQUEUE_DUE_WORK, [])
     except Exception:
         logger.warning("Could not enqueue the re-enqueue sweep; beat runs it within seconds", exc_info=True)
+
+
+def enqueue_recover_job(job_id: int) -> None:
+    """Run a partner's recover job (Redis down: the re-enqueue sweep finds the queued job)."""
+    try:
+        _send(RECOVER_DELIVERIES, [job_id])
+    except Exception:
+        logger.warning("Could not enqueue recover job %s; the re-enqueue sweep will", job_id, exc_info=True)

@@ -6,10 +6,12 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from config.partner_api.audit import audit_record
@@ -19,7 +21,7 @@ from notifications.ingest.dead_letters import check_message
 from notifications.ingest.parsing import RawMessage
 from notifications.messaging.planning import events_unplanned_by_partner
 from notifications.messaging.sending import message_due_by_partner
-from notifications.models import DeadLetter, DeliveryStatus, Event, WebhookDelivery
+from notifications.models import DeadLetter, DeliveryStatus, Event, RecoverJob, WebhookDelivery
 from notifications.webhooks.delivery import due_delivery_ids
 from notifications.webhooks.payloads import webhook_body
 from subscriptions.models import AuditChannel, EventSubscription
@@ -85,11 +87,12 @@ def deliveries_replay(
     until: datetime | None = None,
     tenant_id: str | None = None,
     event_name: str | None = None,
+    subscription_id: int | None = None,
     dry_run: bool = False,
     chunk_size: int = 1000,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReplaySummary:
-    """Re-send deliveries matching the filters (ops `replay_deliveries`), in chunks."""
+    """Re-send deliveries matching the filters (ops `replay_deliveries`, a partner's recover job), in chunks."""
 
     queryset = WebhookDelivery.objects.filter(status=status, subscription__isnull=False)
     if since:
@@ -100,6 +103,8 @@ def deliveries_replay(
         queryset = queryset.filter(partner__tenant_id=tenant_id)
     if event_name:
         queryset = queryset.filter(event__event_name=event_name)
+    if subscription_id is not None:
+        queryset = queryset.filter(subscription_id=subscription_id)
     ids = list(queryset.order_by("id").values_list("id", flat=True))
     summary = ReplaySummary(matched=len(ids), dry_run=dry_run)
     if dry_run:
@@ -199,4 +204,118 @@ def requeue_due_work() -> dict:
     found = sum(len(v) for v in deliveries.values())
     if found:
         logger.info("Re-enqueued %d overdue deliveries in %d tasks", found, delivery_tasks)
-    return {"deliveries": found, "delivery_tasks": delivery_tasks, "message_tasks": message_tasks}
+    recover_jobs = recover_jobs_requeue_stalled()
+    return {"deliveries": found, "delivery_tasks": delivery_tasks, "message_tasks": message_tasks,
+            "recover_jobs": recover_jobs}
+
+
+# --- Recover (a partner re-sends a subscription's failed deliveries of a time window) -----------------------------
+
+RECOVERABLE = (DeliveryStatus.FAILED, DeliveryStatus.SUCCEEDED)
+# A running job writes its progress at least this often; one silent for longer lost its worker and is started again.
+RECOVER_STALL_SECONDS = 10 * 60
+
+
+class RecoverJobConflict(Exception):
+    """Another recover job of the subscription, for a different window, is queued or running."""
+
+    def __init__(self, job: RecoverJob):
+        super().__init__(f"Recover job {job.pk} of this subscription is {job.state.lower()}; one job runs at a time. "
+                         f"Follow it at …/recover-jobs/{job.pk} and ask again when it has finished.")
+        self.job = job
+
+
+def _validate_recover_window(since: datetime, until: datetime | None, status: str, now: datetime) -> datetime:
+    errors: dict[str, list[str]] = {}
+    end = until or now
+    if since >= now:
+        errors["since"] = ["since must be in the past."]
+    elif since >= end:
+        errors["until"] = ["until must be later than since."]
+    elif end - since > timedelta(days=settings.RECOVER_MAX_WINDOW_DAYS):
+        errors["until"] = [f"The window from since to until (or now) may cover at most "
+                           f"{settings.RECOVER_MAX_WINDOW_DAYS} days; recover a longer period in several jobs."]
+    if status not in RECOVERABLE:
+        errors["status"] = [f"status must be one of {', '.join(RECOVERABLE)}."]
+    if errors:
+        raise ValidationError(errors)
+    return end
+
+
+def recover_job_request(
+    *, subscription: EventSubscription, since: datetime, until: datetime | None = None,
+    status: str = DeliveryStatus.FAILED, channel: str, actor: str,
+) -> tuple[RecoverJob, bool]:
+    """A background job re-sending the subscription's deliveries of `status` created in [since, until) (until
+    defaults to now), and whether it is new. Idempotent: while a job of the subscription is queued or running, the
+    same request (same since and status, the same until or none) returns that job; a different one raises
+    RecoverJobConflict. Raises ValidationError for a bad window (at most RECOVER_MAX_WINDOW_DAYS)."""
+    now = timezone.now()
+    end = _validate_recover_window(since, until, status, now)
+    with transaction.atomic():
+        active = (RecoverJob.objects.select_for_update()
+                  .filter(subscription=subscription, state__in=RecoverJob.ACTIVE_STATES).first())
+        if active is not None:
+            same = active.since == since and active.delivery_status == status and (
+                (until is None and not active.until_given) or (until is not None and active.until == until))
+            if same:
+                return active, False
+            raise RecoverJobConflict(active)
+        try:
+            with transaction.atomic():
+                job = RecoverJob.objects.create(
+                    subscription=subscription, partner=subscription.partner, since=since, until=end,
+                    until_given=until is not None, delivery_status=status, requested_by=actor[:200])
+        except IntegrityError:
+            # A concurrent identical request won the race (the one-active-job constraint): answer with its job.
+            active = RecoverJob.objects.get(subscription=subscription, state__in=RecoverJob.ACTIVE_STATES)
+            return active, False
+        audit_record(
+            channel=channel, actor=actor, partner=subscription.partner, action="subscription.recover_requested",
+            object_type="EventSubscription", object_id=subscription.pk,
+            after={"recover_job": job.pk, "since": since.isoformat(), "until": end.isoformat(), "status": status},
+        )
+        transaction.on_commit(lambda: queue.enqueue_recover_job(job.pk))
+    return job, True
+
+
+def recover_job_run(*, job_id: int) -> RecoverJob | None:
+    """Run a queued (or stalled) recover job through the replay service, recording its progress; a finished job is
+    left alone, so a task delivered twice does nothing the second time."""
+    with transaction.atomic():
+        job = RecoverJob.objects.select_for_update(skip_locked=True).filter(
+            pk=job_id, state__in=RecoverJob.ACTIVE_STATES).first()
+        if job is None:
+            return None
+        job.state, job.started_at, job.updated_at = RecoverJob.State.RUNNING, timezone.now(), timezone.now()
+        job.save(update_fields=["state", "started_at", "updated_at"])
+
+    def progress(done: int, total: int) -> None:
+        RecoverJob.objects.filter(pk=job.pk).update(matched=total, processed=done, updated_at=timezone.now())
+
+    try:
+        summary = deliveries_replay(status=job.delivery_status, since=job.since, until=job.until,
+                                    subscription_id=job.subscription_id, progress=progress)
+    except Exception as exc:
+        logger.exception("Recover job %s failed", job.pk)
+        RecoverJob.objects.filter(pk=job.pk).update(state=RecoverJob.State.FAILED, error=str(exc)[:500],
+                                                    finished_at=timezone.now(), updated_at=timezone.now())
+        raise
+    RecoverJob.objects.filter(pk=job.pk).update(
+        state=RecoverJob.State.SUCCEEDED, matched=summary.matched, processed=summary.matched,
+        replayed=summary.replayed, finished_at=timezone.now(), updated_at=timezone.now())
+    job.refresh_from_db()
+    return job
+
+
+def recover_jobs_requeue_stalled() -> int:
+    """Enqueue again the recover jobs whose task was lost (queued past the grace) or whose worker died (running
+    without progress for RECOVER_STALL_SECONDS)."""
+    now = timezone.now()
+    stalled = list(RecoverJob.objects.filter(
+        Q(state=RecoverJob.State.QUEUED, created_at__lt=now - timedelta(seconds=settings.REQUEUE_GRACE_SECONDS))
+        | Q(state=RecoverJob.State.RUNNING, updated_at__lt=now - timedelta(seconds=RECOVER_STALL_SECONDS))
+    ).values_list("pk", flat=True)[:100])
+    for job_id in stalled:
+        queue.enqueue_recover_job(job_id)
+    return len(stalled)

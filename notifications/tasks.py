@@ -37,6 +37,8 @@ def deliver_webhooks(delivery_ids: list[int], subscription_id: int, claim_token:
     token = uuid.UUID(claim_token) if claim_token else None
     outcome = deliver_batch(delivery_ids, subscription_id=subscription_id, claim_token=token, partner_id=partner_id)
     queue.schedule_retries(outcome.retrying or {}, subscription_id, partner_id)
+    # Rate-limited deliveries wait as PENDING rows: a countdown task comes back for them when their turn is due.
+    queue.schedule_postponed(outcome.postponed or {}, subscription_id, partner_id)
     if outcome.deferred:
         queue.defer_delivery_batch(queue.DeliveryBatch(subscription_id, outcome.deferred, token, partner_id),
                                    outcome.defer_seconds)
@@ -68,6 +70,13 @@ def plan_customer_messages(event_ids: list[int], partner_id: int) -> int:
 def requeue_due_work() -> dict:
     """Beat, every few seconds: re-enqueue due work that no worker holds (Redis lost it, a worker died)."""
     return services.requeue_due_work()
+
+
+@shared_task(name=queue.RECOVER_DELIVERIES, acks_late=True, ignore_result=True)
+def recover_deliveries(job_id: int) -> dict | None:
+    """A partner's recover job (POST …/event-subscriptions/{eventName}/recover)."""
+    job = services.recover_job_run(job_id=job_id)
+    return None if job is None else {"matched": job.matched, "replayed": job.replayed}
 
 
 @shared_task(name=queue.PUBLISH_OUTBOX, acks_late=True, ignore_result=True)

@@ -9,4 +9,8 @@ urlpatterns = [
     path("deliveries/<int:delivery_id>/retry", apis.DeliveryRetryApi.as_view(), name="deliveries-retry"),
     path("event-subscriptions/<str:eventName>/test", apis.SubscriptionTestApi.as_view(),
          name="event-subscriptions-test"),
+    path("event-subscriptions/<str:eventName>/recover", apis.SubscriptionRecoverApi.as_view(),
+         name="event-subscriptions-recover"),
+    path("event-subscriptions/<str:eventName>/recover-jobs/<int:job_id>", apis.RecoverJobApi.as_view(),
+         name="event-subscriptions-recover-job"),
 ]

@@ -13,9 +13,15 @@ from django.http import HttpRequest
 from subscriptions.catalog import SUBSCRIBABLE_EVENT_NAMES
 from subscriptions.destinations import MAX_URL_LENGTH, validate_destination_url
 from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription, Partner
+from subscriptions.options import auth_summary, validate_rate_limit
 from subscriptions.services.partners import partner_create, partner_update, validate_tenant_id
 from subscriptions.services.secrets import subscription_secret_rotate
-from subscriptions.services.subscriptions import subscription_create, subscription_delete, subscription_update
+from subscriptions.services.subscriptions import (
+    DeliveryOptions,
+    subscription_create,
+    subscription_delete,
+    subscription_update,
+)
 from subscriptions.services.tokens import token_issue, token_revoke
 from subscriptions.validators import (
     normalize_advance_periods,
@@ -181,6 +187,7 @@ class EventSubscriptionForm(forms.ModelForm):
             "max_retries",
             "retry_interval_seconds",
             "advance_notification_periods",
+            "rate_limit_per_second",
         )
 
     def _run(self, field: str, validator, value) -> None:
@@ -198,6 +205,8 @@ class EventSubscriptionForm(forms.ModelForm):
             self._run("max_retries", validate_max_retries, cleaned["max_retries"])
         if cleaned.get("retry_interval_seconds") is not None:
             self._run("retry_interval_seconds", validate_retry_interval_seconds, cleaned["retry_interval_seconds"])
+        if cleaned.get("rate_limit_per_second") is not None:
+            self._run("rate_limit_per_second", validate_rate_limit, cleaned["rate_limit_per_second"])
         if event_name and "advance_notification_periods" in cleaned:
             try:
                 cleaned["advance_notification_periods"] = normalize_advance_periods(
@@ -241,15 +250,37 @@ class EventSubscriptionAdmin(admin.ModelAdmin):
     search_fields = ("partner__tenant_id", "event_name", "destination")
     list_select_related = ("partner",)
     actions = ["enable_subscriptions", "disable_subscriptions", "rotate_secrets"]
-    # The signing secrets (encrypted columns) are deliberately absent from every admin page.
+    # The signing secrets and the auth secret (encrypted columns) are deliberately absent from every admin page;
+    # custom header values are masked (they may be the partner's credentials). Partners change these options through
+    # the API; support staff see them, and may change the rate limit.
     readonly_fields = (
         "disabled_reason",
         "disabled_at",
         "failing_since",
         "previous_secret_expires_at",
+        "signature_scheme",
+        "public_key",
+        "custom_headers",
+        "endpoint_auth",
         "created_at",
         "updated_at",
     )
+
+    @admin.display(description="Public key (ed25519)")
+    def public_key(self, obj: EventSubscription) -> str:
+        return (obj.public_key or "—") if obj.pk else "—"
+
+    @admin.display(description="Custom headers")
+    def custom_headers(self, obj: EventSubscription) -> str:
+        return ", ".join(f"{name}: ••••" for name in sorted(obj.headers or {})) or "—"
+
+    @admin.display(description="Endpoint authentication")
+    def endpoint_auth(self, obj: EventSubscription) -> str:
+        summary = auth_summary(obj.auth_type, obj.auth_config or {})
+        if summary is None:
+            return "—"
+        details = ", ".join(f"{k}: {v}" for k, v in summary.items() if k != "type")
+        return f"{obj.get_auth_type_display()} ({details}; secret ••••)"
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -266,6 +297,7 @@ class EventSubscriptionAdmin(admin.ModelAdmin):
                 max_retries=data["max_retries"],
                 retry_interval_seconds=data["retry_interval_seconds"],
                 advance_notification_periods=data.get("advance_notification_periods") or [],
+                options=DeliveryOptions(rate_limit_per_second=data.get("rate_limit_per_second")),
                 channel=ADMIN,
                 actor=_actor(request),
             )
@@ -279,6 +311,7 @@ class EventSubscriptionAdmin(admin.ModelAdmin):
             max_retries=data["max_retries"],
             retry_interval_seconds=data["retry_interval_seconds"],
             advance_notification_periods=data.get("advance_notification_periods") or [],
+            options=DeliveryOptions(rate_limit_per_second=data.get("rate_limit_per_second")),
             channel=ADMIN,
             actor=_actor(request),
         )

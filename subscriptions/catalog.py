@@ -31,6 +31,10 @@ _TXN = {
 }
 _WALLET = {"walletId": ("string", "Wallet id"), **_HOLDER}
 _STATUS = {"previousStatus": ("string", "Status before the change"), "newStatus": ("string", "Status after the change")}
+_ENDPOINT = {
+    "subscriptionEventName": ("string", "The eventName of the subscription this is about (one per eventName)"),
+    "destination": ("string", "That subscription's destination URL"),
+}
 _ADVANCE = {
     **_CARD,
     **_HOLDER,
@@ -181,11 +185,40 @@ _DEFINITIONS = [
         "reason": ("string", "Why"), "lastError": ("string", "Last error")}, required=("subscriptionEventName",)),
     _e("WEBHOOK_TEST", PLATFORM, "INSTANT", "A signed sample event sent on request to test an endpoint",
        {"message": ("string", "Sample text")}, required=()),
+    # Operational events about one of the partner's own endpoints. Never sent to the subscription they are about:
+    # subscribe to them on another subscription (or ALL_EVENTS) to be told when an endpoint needs attention.
+    _e("ENDPOINT_DISABLED", PLATFORM, "INSTANT",
+       "One of your webhook subscriptions was disabled (after repeated failures, a 410 answer, by you or by support); "
+       "its deliveries wait until it is enabled again",
+       {**_ENDPOINT, "reason": ("string", "Why it was disabled"),
+        "lastError": ("string", "The last delivery error, when failures disabled it")},
+       required=("subscriptionEventName",)),
+    _e("ENDPOINT_ENABLED", PLATFORM, "INSTANT",
+       "A disabled webhook subscription was enabled again; its waiting deliveries are being sent",
+       {**_ENDPOINT, "enabledBy": ("string", "PARTNER, SUPPORT or PLATFORM")}, required=("subscriptionEventName",)),
+    _e("ENDPOINT_RECOVERED", PLATFORM, "INSTANT",
+       "A webhook endpoint answered successfully again after a run of failed attempts",
+       {**_ENDPOINT, "failingSince": ("string", "When its failures began (ISO 8601)"),
+        "recoveredAt": ("string", "The first successful answer (ISO 8601)")}, required=("subscriptionEventName",)),
+    _e("DELIVERY_ATTEMPT_EXHAUSTED", PLATFORM, "INSTANT",
+       "A webhook delivery failed on its last attempt and will not be retried (replay it, or recover a time window)",
+       {**_ENDPOINT, "eventId": ("string", "The eventId of the event that was not delivered"),
+        "eventName": ("string", "Its eventName"),
+        "deliveryId": ("integer", "The delivery, for POST /deliveries/{id}/retry"),
+        "attempts": ("integer", "Attempts made"), "lastStatusCode": ("integer", "The last HTTP status, if any"),
+        "lastError": ("string", "The last error")}, required=("subscriptionEventName", "eventId")),
 ]
 
 EVENT_CATALOG: dict[str, EventDefinition] = {d.name: d for d in _DEFINITIONS}
 CATEGORIES: list[str] = list(dict.fromkeys(d.category for d in _DEFINITIONS))
 SUBSCRIBABLE_EVENT_NAMES: list[str] = [ALL_EVENTS, *EVENT_CATALOG]
+
+
+# Operational events about a subscription (data.subscriptionEventName): never delivered to that subscription.
+OPERATIONAL_EVENT_NAMES = frozenset(
+    {"ENDPOINT_DISABLED", "ENDPOINT_ENABLED", "ENDPOINT_RECOVERED", "DELIVERY_ATTEMPT_EXHAUSTED",
+     "SUBSCRIPTION_DISABLED"}
+)
 
 
 def get_event(name: str) -> EventDefinition | None:

@@ -2,6 +2,8 @@ import base64
 import hashlib
 import secrets
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -71,6 +73,41 @@ def generate_signing_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+ED25519_SECRET_PREFIX = "whsk_"
+ED25519_PUBLIC_PREFIX = "whpk_"
+
+
+def generate_ed25519_secret() -> str:
+    """A Standard Webhooks asymmetric signing key: `whsk_` + base64 of a fresh Ed25519 private key (its 32-byte
+    seed). Stored where the `whsec_` secret would be, so rotation and encryption at rest work the same way."""
+    raw = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return ED25519_SECRET_PREFIX + base64.b64encode(raw).decode()
+
+
+def ed25519_public_key(secret: str) -> str:
+    """The `whpk_…` public key of a `whsk_…` signing key (what partners verify `v1a` signatures with)."""
+    seed = base64.b64decode(secret.removeprefix(ED25519_SECRET_PREFIX))
+    raw = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return ED25519_PUBLIC_PREFIX + base64.b64encode(raw).decode()
+
+
+class SignatureScheme(models.TextChoices):
+    """Standard Webhooks signature versions: `v1` (symmetric, `whsec_` secret) or `v1a` (Ed25519, `whpk_` public
+    key)."""
+
+    HMAC_SHA256 = "hmac-sha256", "HMAC-SHA256 (v1)"
+    ED25519 = "ed25519", "Ed25519 (v1a)"
+
+
+class EndpointAuthType(models.TextChoices):
+    """How the service authenticates to the endpoint besides the signature ("" = the signature alone)."""
+
+    NONE = "", "None"
+    OAUTH2 = "oauth2", "OAuth2 client credentials"
+    MTLS = "mtls", "mTLS client certificate"
+    BASIC = "basic", "HTTP Basic"
+
+
 class EventSubscription(models.Model):
     """A partner's webhook endpoint for one event name (or ALL_EVENTS)."""
 
@@ -89,6 +126,18 @@ class EventSubscription(models.Model):
     failing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Delivery options (docs/partner-api.md "Delivery options"); every one optional, none changes the default path.
+    # Sent with every attempt; names and values checked by subscriptions.options (values never logged or audited).
+    headers = models.JSONField(default=dict, blank=True)
+    rate_limit_per_second = models.PositiveIntegerField(null=True, blank=True)
+    auth_type = models.CharField(max_length=8, choices=EndpointAuthType.choices, blank=True, default="")
+    # The non-secret part of `auth` (token URL, client id, scope, user name, client certificate PEM)...
+    auth_config = models.JSONField(default=dict, blank=True)
+    # ...and the secret part (client secret, password, private key PEM), encrypted like the signing secret.
+    auth_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    signature_scheme = models.CharField(
+        max_length=16, choices=SignatureScheme.choices, default=SignatureScheme.HMAC_SHA256
+    )
 
     class Meta:
         ordering = ["partner_id", "event_name"]
@@ -106,6 +155,19 @@ class EventSubscription(models.Model):
 
     def set_secret(self, plaintext: str) -> None:
         self.secret_encrypted = encrypt_secret(plaintext)
+
+    @property
+    def auth_secret(self) -> str:
+        return decrypt_secret(self.auth_secret_encrypted) if self.auth_secret_encrypted else ""
+
+    def set_auth_secret(self, plaintext: str) -> None:
+        self.auth_secret_encrypted = encrypt_secret(plaintext) if plaintext else ""
+
+    @property
+    def public_key(self) -> str | None:
+        """The `whpk_…` key partners verify with, for an Ed25519 subscription (None for HMAC)."""
+        secret = self.secret
+        return ed25519_public_key(secret) if secret.startswith(ED25519_SECRET_PREFIX) else None
 
     def signing_secrets(self, now=None) -> list[str]:
         """The secrets that sign a request now: the current one, plus the previous one during a rotation."""

@@ -354,3 +354,16 @@ TEMPLATE_MAX_OUTPUT_CHARS = env.int("TEMPLATE_MAX_OUTPUT_CHARS", default=16_384)
 # Template previews per partner (partner API), so one partner's previews cannot starve the others' requests.
 TEMPLATE_PREVIEW_THROTTLE_RATE = env.str("TEMPLATE_PREVIEW_THROTTLE_RATE", default="30/min")
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["template_preview"] = TEMPLATE_PREVIEW_THROTTLE_RATE
+
+# ENDPOINT DELIVERY OPTIONS (custom headers, rate limits, endpoint auth, Ed25519, recover; docs/partner-api.md)
+# The Redis that holds every endpoint's rate-limit window, shared by all workers on all hosts (default: the broker).
+WEBHOOK_RATE_LIMIT_REDIS_URL = env.str("WEBHOOK_RATE_LIMIT_REDIS_URL", default=CELERY_BROKER_URL)
+WEBHOOK_RATE_LIMIT_KEY_PREFIX = env.str("WEBHOOK_RATE_LIMIT_KEY_PREFIX", default="webhook-rate")
+# Added to the one-second window: absorbs the time between granting a request and its arrival at the endpoint.
+WEBHOOK_RATE_LIMIT_MARGIN_MS = env.int("WEBHOOK_RATE_LIMIT_MARGIN_MS", default=100)
+# An OAuth2 access token is fetched again this many seconds before it expires.
+WEBHOOK_OAUTH_TOKEN_LEEWAY_SECONDS = env.int("WEBHOOK_OAUTH_TOKEN_LEEWAY_SECONDS", default=30)
+# POST …/recover: the longest window one request may cover.
+RECOVER_MAX_WINDOW_DAYS = env.int("RECOVER_MAX_WINDOW_DAYS", default=14)
+# `auth.type` (request and response) is one enum component.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["EndpointAuthTypeEnum"] = ["oauth2", "mtls", "basic"]

@@ -18,3 +18,5 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # test process (gw0, gw1, …) gets its own, as pytest-django gives each its own test database.
 _XDIST_INDEX = int(env.str("PYTEST_XDIST_WORKER", default="gw0").removeprefix("gw") or 0)
 CELERY_BROKER_URL = env.str("REDIS_URL", default=f"redis://127.0.0.1:6379/{9 + _XDIST_INDEX}")
+# The rate limiter's Redis follows this run's broker database (base.py reads the default before it is set here).
+WEBHOOK_RATE_LIMIT_REDIS_URL = env.str("WEBHOOK_RATE_LIMIT_REDIS_URL", default=CELERY_BROKER_URL)

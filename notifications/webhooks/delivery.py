@@ -27,6 +27,8 @@ from notifications import guards, leases
 from notifications.models import WebhookDelivery
 from notifications.slots import TENANT_THREADS
 from notifications.webhooks import sql
+from notifications.webhooks.endpoint_auth import NO_CREDENTIALS, request_credentials
+from notifications.webhooks.ratelimit import rate_limit_acquire, window_seconds
 from notifications.webhooks.recording import BatchOutcome, record_batch
 from notifications.webhooks.sender import OutgoingRequest, SendResult, WebhookSender, get_sender
 from notifications.webhooks.signing import webhook_headers
@@ -49,6 +51,7 @@ class SentBatch:
     results: dict[int, SendResult]  # delivery id -> the attempt's result (absent: refused, not sent)
     subscriptions: dict[int, EventSubscription]
     refused: dict[int, str]  # delivery id -> why it was not sent
+    postponed: dict[int, float]  # delivery id -> seconds until its endpoint's rate limit lets it go (back to PENDING)
 
 
 def deliver_batch(
@@ -96,6 +99,7 @@ def _deliver_batch(
     if sent is None:
         return BatchOutcome(retrying={})
     outcome = record_batch(sent.claim_token, sent.claimed, sent.results, sent.subscriptions, sent.refused)
+    outcome.postponed = sent.postponed
     for c in sent.claimed:
         r = sent.results.get(c.delivery_id)
         if r is not None and not r.succeeded:
@@ -124,29 +128,70 @@ def _claim_and_send(
         return None
     subscriptions = sql.subscriptions_by_id({c.subscription_id for c in claimed})
     secrets = {sid: sub.signing_secrets() for sid, sub in subscriptions.items()}
-    timestamp = int(time.time())
-    requests: list[OutgoingRequest] = []
-    sent_ids: list[int] = []
+    credentials = {sid: request_credentials(sub) for sid, sub in subscriptions.items()}
     refused: dict[int, str] = {}
+    sendable: list[sql.Claimed] = []
     for c in claimed:
         if c.refused_by_card_guard():
             refused[c.delivery_id] = guards.REFUSAL_REASON
             logger.error("Refused to send delivery %s: its body holds a card number", c.delivery_id,
                          extra={"event_id": c.event_id, "delivery_id": c.delivery_id})
             continue
+        sendable.append(c)
+    postponed: dict[int, float] = {}
+    if any(sub.rate_limit_per_second for sub in subscriptions.values()):
+        sendable, postponed = _within_rate_limits(sendable, subscriptions, claim_token)
+        claimed = [c for c in claimed if c.delivery_id not in postponed]
+    timestamp = int(time.time())
+    requests: list[OutgoingRequest] = []
+    for c in sendable:
         body = c.body.encode()
         sub = subscriptions[c.subscription_id]
+        signed = webhook_headers(secrets[sub.pk], c.event_id, body, timestamp)
+        extra = credentials[sub.pk]
         requests.append(
             OutgoingRequest(
                 subscription_id=sub.pk,
                 url=sub.destination,
-                headers=webhook_headers(secrets[sub.pk], c.event_id, body, timestamp),
+                # Custom headers first: the signature headers always win (their names are refused as custom ones).
+                headers=signed if extra is NO_CREDENTIALS else {**extra.headers, **signed},
                 body=body,
+                oauth=extra.oauth,
+                client_certificate=extra.client_certificate,
             )
         )
-        sent_ids.append(c.delivery_id)
+    sent_ids = [c.delivery_id for c in sendable]
     results = dict(zip(sent_ids, sender.send_many(requests), strict=True)) if requests else {}
-    return SentBatch(claim_token, claimed, results, subscriptions, refused)
+    return SentBatch(claim_token, claimed, results, subscriptions, refused, postponed)
+
+
+def _within_rate_limits(
+    sendable: list[sql.Claimed], subscriptions: dict[int, EventSubscription], claim_token: uuid.UUID
+) -> tuple[list[sql.Claimed], dict[int, float]]:
+    """The deliveries their endpoints' rate limits let go now, and the rest (id -> seconds to wait), which are put
+    back to PENDING, due when their turn comes: a limited endpoint's backlog waits in the database, never in a
+    worker thread, and never fails for it. Each wave of `limit` deliveries is due one window after the previous one,
+    so the backlog comes back about when it can go rather than all at once."""
+    by_endpoint: dict[int, list[sql.Claimed]] = {}
+    kept: list[sql.Claimed] = []
+    for c in sendable:
+        if subscriptions[c.subscription_id].rate_limit_per_second:
+            by_endpoint.setdefault(c.subscription_id, []).append(c)
+        else:
+            kept.append(c)
+    waiting: dict[int, float] = {}
+    rows: list[tuple[int, int, float]] = []
+    now = time.time()
+    for subscription_id, rows_of_endpoint in by_endpoint.items():
+        limit = subscriptions[subscription_id].rate_limit_per_second
+        grant = rate_limit_acquire(subscription_id=subscription_id, limit=limit, wanted=len(rows_of_endpoint))
+        kept += rows_of_endpoint[:grant.granted]
+        for position, c in enumerate(rows_of_endpoint[grant.granted:]):
+            delay = grant.retry_after + (position // limit) * window_seconds()
+            waiting[c.delivery_id] = delay
+            rows.append((c.delivery_id, c.attempt_number - 1, now + delay))
+    sql.postpone_deliveries(claim_token=claim_token, rows=rows)
+    return kept, waiting
 
 
 def due_delivery_ids(*, limit: int = 5000, grace_seconds: int | None = None) -> dict[int, list[int]]:

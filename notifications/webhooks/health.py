@@ -4,7 +4,9 @@
 - A subscription whose every attempt has failed for WEBHOOK_DISABLE_AFTER_FAILING_SECONDS (default 5 days) is
   disabled. Any 2xx clears the failing streak.
 Each disablement is recorded on the subscription (reason, time, last error), audited, and emitted to the partner as a
-SUBSCRIPTION_DISABLED event. Deliveries stay PENDING and resume when the subscription is re-enabled."""
+SUBSCRIPTION_DISABLED and an ENDPOINT_DISABLED event. Deliveries stay PENDING and resume when the subscription is
+re-enabled. The first success after a failing streak emits ENDPOINT_RECOVERED (once: only the statement that clears
+the streak emits it)."""
 
 import logging
 from datetime import timedelta
@@ -13,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from config.partner_api.audit import audit_record
-from notifications.outbox import publish_event
+from notifications.outbox import publish_endpoint_event, publish_event
 from subscriptions.models import AuditChannel, EventSubscription
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ def subscription_disable(*, subscription: EventSubscription, reason: str, last_e
             "lastError": last_error[:300],
         },
     )
+    publish_endpoint_event(subscription=subscription, event_name="ENDPOINT_DISABLED",
+                           data={"reason": reason, "lastError": last_error[:300]})
 
 
 def record_outcomes(*, claimed, results, subscriptions: dict[int, EventSubscription]) -> None:
@@ -64,9 +68,12 @@ def record_outcomes(*, claimed, results, subscriptions: dict[int, EventSubscript
             # A 410 anywhere in the batch decides; otherwise the last failure is the one reported.
             failed[c.subscription_id] = r
     # Only subscriptions in a failing streak have one to clear (the common case needs no statement at all).
-    streaks_to_clear = [pk for pk in succeeded if subscriptions[pk].failing_since is not None]
-    if streaks_to_clear:
-        EventSubscription.objects.filter(pk__in=streaks_to_clear).update(failing_since=None)
+    for pk in succeeded:
+        sub = subscriptions[pk]
+        if sub.failing_since is not None and EventSubscription.objects.filter(
+                pk=pk, failing_since__isnull=False).update(failing_since=None):
+            publish_endpoint_event(subscription=sub, event_name="ENDPOINT_RECOVERED", data={
+                "failingSince": _iso(sub.failing_since), "recoveredAt": _iso(now)})
     window = timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER_FAILING_SECONDS)
     for subscription_id, r in failed.items():
         sub = subscriptions[subscription_id]
@@ -87,6 +94,10 @@ def record_outcomes(*, claimed, results, subscriptions: dict[int, EventSubscript
                 ),
                 last_error=error,
             )
+
+
+def _iso(value) -> str:
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def _duration(window: timedelta) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from notifications import leases, queue
 from notifications.models import DeliveryStatus, Event
 from notifications.webhooks.sql import DELIVERIES
-from subscriptions.catalog import ALL_EVENTS
+from subscriptions.catalog import ALL_EVENTS, OPERATIONAL_EVENT_NAMES
 
 # The columns of a delivery row as ingest writes it (COPY order; a test checks they are all the model's).
 DELIVERY_COLUMNS = (
@@ -32,6 +32,10 @@ class SubscriptionTarget:
 
 def subscription_wants(subscription: SubscriptionTarget, *, event_name: str, event_type: str, data: dict) -> bool:
     if subscription.event_name not in (event_name, ALL_EVENTS):
+        return False
+    # An operational event about a subscription never goes to that subscription: a failing endpoint would otherwise
+    # be sent news of its own failure, fail again and feed itself (one subscription per eventName: the name is it).
+    if event_name in OPERATIONAL_EVENT_NAMES and data.get("subscriptionEventName") == subscription.event_name:
         return False
     # An advance notice goes only to subscriptions that asked for its period (when they named periods).
     days_before = data.get("daysBefore") if event_type == Event.EventType.ADVANCE else None

@@ -8,10 +8,11 @@ import asyncio
 import atexit
 import functools
 import os
+import ssl
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -27,6 +28,13 @@ except ImportError:  # not built for every platform; asyncio's own loop works, o
 from notifications.retry import parse_retry_after
 from notifications.slots import ConcurrencySlots
 from notifications.webhooks.egress import EgressBlocked, GuardedResolver, check_literal_host, pin_for_proxy
+from notifications.webhooks.endpoint_auth import (
+    ClientCertificate,
+    OAuthClientCredentials,
+    TokenCache,
+    TokenEndpointError,
+    client_ssl_context,
+)
 
 RESPONSE_EXCERPT_BYTES = 2048
 
@@ -37,6 +45,8 @@ class OutgoingRequest:
     url: str
     headers: dict[str, str]
     body: bytes
+    oauth: OAuthClientCredentials | None = None  # fetch a bearer token for it (endpoint_auth)
+    client_certificate: ClientCertificate | None = None  # mTLS
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,7 @@ class WebhookSender:
         self._latency: dict[int, float] = {}  # per endpoint: moving average of request durations (seconds)
         self._pending: dict[int, int] = {}  # per endpoint: requests handed to the loop and not finished
         self._progress: dict[int, float] = {}  # per endpoint: when a request last finished (or work last began)
+        self.tokens = TokenCache()  # OAuth2 access tokens of this process (used on the loop only)
 
     def close(self) -> None:
         if self._session is not None and self._loop.is_running():
@@ -169,36 +180,30 @@ class WebhookSender:
             started_at = datetime.now(UTC)
             t0 = time.perf_counter()
             try:
-                _check_literal_destination(request.url)
-                url, headers, server_hostname = request.url, request.headers, None
-                if proxy := settings.WEBHOOK_EGRESS_PROXY or None:
-                    # The proxy would resolve the name again: send it to the address checked here (egress.py).
-                    pinned = await asyncio.wait_for(
-                        pin_for_proxy(request.url), settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS
-                    )
-                    url, headers = pinned.url, {**request.headers, **pinned.headers}
-                    server_hostname = pinned.server_hostname
-                async with self._session.post(
-                    url,
-                    data=request.body,
-                    headers=headers,
-                    allow_redirects=False,
-                    proxy=proxy,
-                    server_hostname=server_hostname,
-                    timeout=_timeout(settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS, settings.WEBHOOK_READ_TIMEOUT_SECONDS),
-                ) as response:
-                    excerpt = await response.content.read(RESPONSE_EXCERPT_BYTES)
-                    return SendResult(
-                        started_at=started_at,
-                        duration_ms=int((time.perf_counter() - t0) * 1000),
-                        status_code=response.status,
-                        response_excerpt=excerpt.decode("utf-8", "replace"),
-                        retry_after=(
-                            parse_retry_after(response.headers.get("Retry-After"))
-                            if response.status in (429, 503)
-                            else None
-                        ),
-                    )
+                headers, token = request.headers, ""
+                if request.oauth is not None:
+                    token = await self.tokens.token(request.oauth, self._post)
+                    headers = {**headers, "Authorization": f"Bearer {token}"}
+                ssl_context = (client_ssl_context(request.client_certificate)
+                               if request.client_certificate is not None else True)
+                status, excerpt, response_headers = await self._post(request.url, headers, request.body, ssl_context)
+                if status == 401 and request.oauth is not None:
+                    # The endpoint refused the token (revoked, or expired early): one new token, one more try.
+                    token = await self.tokens.token(request.oauth, self._post, stale=token)
+                    headers = {**headers, "Authorization": f"Bearer {token}"}
+                    status, excerpt, response_headers = await self._post(request.url, headers, request.body,
+                                                                         ssl_context)
+                return SendResult(
+                    started_at=started_at,
+                    duration_ms=int((time.perf_counter() - t0) * 1000),
+                    status_code=status,
+                    response_excerpt=excerpt.decode("utf-8", "replace"),
+                    retry_after=(
+                        parse_retry_after(response_headers.get("Retry-After")) if status in (429, 503) else None
+                    ),
+                )
+            except TokenEndpointError as exc:
+                return self._error(started_at, t0, "OAuthTokenError", str(exc))
             except EgressBlocked as exc:
                 return self._error(started_at, t0, "EgressBlocked", str(exc))
             except TimeoutError:
@@ -210,6 +215,30 @@ class WebhookSender:
                 return self._error(started_at, t0, type(exc).__name__, str(exc))
             except (aiohttp.ClientError, OSError, ValueError) as exc:
                 return self._error(started_at, t0, type(exc).__name__, str(exc) or repr(exc))
+
+    async def _post(self, url: str, headers: dict[str, str], body: bytes,
+                    ssl_context: ssl.SSLContext | bool = True) -> tuple[int, bytes, Mapping[str, str]]:
+        """POST through the guarded egress (SSRF checks, proxy pinning, no redirects): the webhook itself and OAuth2
+        token requests. Returns the status, the first RESPONSE_EXCERPT_BYTES of the body and the headers."""
+        _check_literal_destination(url)
+        server_hostname = None
+        if proxy := settings.WEBHOOK_EGRESS_PROXY or None:
+            # The proxy would resolve the name again: send it to the address checked here (egress.py).
+            pinned = await asyncio.wait_for(pin_for_proxy(url), settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS)
+            url, headers = pinned.url, {**headers, **pinned.headers}
+            server_hostname = pinned.server_hostname
+        async with self._session.post(
+            url,
+            data=body,
+            headers=headers,
+            allow_redirects=False,
+            proxy=proxy,
+            server_hostname=server_hostname,
+            ssl=ssl_context,
+            timeout=_timeout(settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS, settings.WEBHOOK_READ_TIMEOUT_SECONDS),
+        ) as response:
+            excerpt = await response.content.read(RESPONSE_EXCERPT_BYTES)
+            return response.status, excerpt, response.headers
 
     @staticmethod
     def _error(started_at: datetime, t0: float, error_class: str, message: str) -> SendResult:

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import JSONField
 from django.utils import timezone
 
 from notifications import guards, jsoncodec, leases
@@ -146,4 +147,32 @@ def subscriptions_by_id(ids: set[int]) -> dict[int, EventSubscription]:
         cursor.execute(statement, [leases.id_array(sorted(ids))])
         rows = cursor.fetchall()
     names = [f.attname for f in fields]
+    # Django's own queries convert JSON columns from text; so must this one (the delivery options are JSON).
+    json_columns = [(i, f) for i, f in enumerate(fields) if isinstance(f, JSONField)]
+    if json_columns:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for i, f in json_columns:
+                if isinstance(row[i], str):
+                    row[i] = f.from_db_value(row[i], None, connection)
     return {row[0]: EventSubscription.from_db(connection.alias, names, row) for row in rows}
+
+
+# Deliveries a rate-limited endpoint cannot take now wait in the table, not in a worker: back to PENDING, due when a
+# slot frees, the attempt given back (a take did not count it; a claim did). Only rows still leased to us.
+_POSTPONE_SQL = f"""
+    UPDATE {DELIVERIES.table} AS d
+       SET status = '{DeliveryStatus.PENDING.value}', claim_token = NULL, lease_expires_at = NULL,
+           attempt_count = v.attempts, next_attempt_at = to_timestamp(v.next_at)
+      FROM json_to_recordset(%(rows)s::json) AS v(id bigint, attempts int, next_at float8)
+     WHERE d.id = v.id AND {leases.held_by_sql("d")}
+"""  # noqa: S608 - names from the models' metadata
+
+
+def postpone_deliveries(*, claim_token: uuid.UUID, rows: list[tuple[int, int, float]]) -> int:
+    """Put (delivery id, attempts made, due at as Unix seconds) rows leased to `claim_token` back to PENDING."""
+    if not rows:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(_POSTPONE_SQL, {"rows": _json_rows(rows, ("id", "attempts", "next_at")), "token": claim_token})
+        return cursor.rowcount

@@ -9,6 +9,8 @@ from rest_framework.exceptions import ValidationError as DrfValidationError
 from config.partner_api.fields import StrictCharField, StrictInputSerializer, StrictIntegerField
 from subscriptions.catalog import ALL_EVENTS
 from subscriptions.destinations import MAX_URL_LENGTH, validate_destination_url
+from subscriptions.models import EndpointAuthType, SignatureScheme
+from subscriptions.options import HEADER_NAME_MAX_LENGTH, HEADER_VALUE_MAX_LENGTH, MAX_HEADERS, RATE_LIMIT_MAX
 from subscriptions.validators import (
     ADVANCE_PERIOD_MAX_DAYS,
     ADVANCE_PERIODS_MAX_COUNT,
@@ -96,3 +98,87 @@ def advance_periods_field(**kwargs) -> serializers.ListField:
         ),
         **kwargs,
     )
+
+
+# --- delivery options (subscriptions.options holds the rules; these fields check only the JSON types) ---------------
+
+
+def headers_field(**kwargs) -> serializers.DictField:
+    return serializers.DictField(
+        child=StrictCharField(allow_blank=True, trim_whitespace=False, max_length=HEADER_VALUE_MAX_LENGTH),
+        help_text=(
+            f"Extra HTTP headers sent with every webhook request to this subscription, e.g. "
+            f'{{"X-Api-Key": "…"}}. At most {MAX_HEADERS}; names are HTTP tokens of up to {HEADER_NAME_MAX_LENGTH} '
+            f"characters, values printable ASCII of up to {HEADER_VALUE_MAX_LENGTH}. Refused: webhook-*, content-*, "
+            "proxy-*, Host, Authorization (use `auth`), Expect and the connection headers (Connection, Keep-Alive, "
+            "TE, Trailer, Transfer-Encoding, Upgrade). On PUT the object replaces the stored headers; {} removes "
+            "them."
+        ),
+        **kwargs,
+    )
+
+
+def rate_limit_field(**kwargs) -> StrictIntegerField:
+    return StrictIntegerField(
+        min_value=1, max_value=RATE_LIMIT_MAX, allow_null=True,
+        help_text="At most this many webhook requests per second reach the destination, counted across all of the "
+        "platform's workers. Deliveries beyond it wait their turn; none is failed or dropped for it. null: no limit "
+        "(the default).",
+        **kwargs,
+    )
+
+
+def signature_scheme_field(**kwargs) -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=SignatureScheme.values,
+        help_text="hmac-sha256 (default): Standard Webhooks `v1` signatures with the `whsec_` secret. ed25519: `v1a` "
+        "signatures; verify them with the `whpk_` public key from GET …/{eventName}/secret. Changing it replaces the "
+        "signing key; the previous key keeps signing beside the new one for 24 hours.",
+        **kwargs,
+    )
+
+
+class AuthInputSerializer(StrictInputSerializer):
+    """How the platform authenticates to your endpoint besides the signature. `type` decides which fields apply:
+    oauth2 (tokenUrl, clientId, clientSecret, scope), mtls (certificate, privateKey), basic (username, password).
+    Secrets are stored encrypted and never returned; on PUT a secret may be left out to keep the stored one (same
+    type, and for mtls the same certificate)."""
+
+    type = serializers.ChoiceField(choices=[t.value for t in EndpointAuthType if t.value])
+    tokenUrl = StrictCharField(required=False, help_text="oauth2: the token endpoint (https; the same address rules "
+                               "as destinations).")
+    clientId = StrictCharField(required=False, help_text="oauth2: the client id.")
+    clientSecret = StrictCharField(required=False, write_only=True, help_text="oauth2: the client secret.")
+    scope = StrictCharField(required=False, help_text="oauth2: space-separated scopes to request (optional).")
+    certificate = StrictCharField(required=False, trim_whitespace=False,
+                                  help_text="mtls: the client certificate (PEM; intermediates may follow).")
+    privateKey = StrictCharField(required=False, write_only=True, trim_whitespace=False,
+                                 help_text="mtls: its private key (unencrypted PEM; RSA ≥ 2048 bits, EC or Ed25519).")
+    username = StrictCharField(required=False, help_text="basic: the user name.")
+    password = StrictCharField(required=False, write_only=True, help_text="basic: the password.")
+
+    # What GET adds about a certificate may be sent back (GET → PUT round trip); it is worked out from the PEM.
+    ignored_fields = ("certificateSubject", "certificateExpiresAt", "certificateSha256")
+
+    class Meta:
+        ref_name = "EndpointAuthInput"
+
+    def to_internal_value(self, data):
+        # Only the fields actually sent: the service tells which ones the type needs.
+        value = super().to_internal_value(data)
+        return {k: v for k, v in value.items() if v is not None}
+
+
+class AuthOutputSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=[t.value for t in EndpointAuthType if t.value])
+    tokenUrl = serializers.CharField(required=False)
+    clientId = serializers.CharField(required=False)
+    scope = serializers.CharField(required=False)
+    username = serializers.CharField(required=False)
+    certificate = serializers.CharField(required=False, help_text="mtls: the client certificate (PEM).")
+    certificateSubject = serializers.CharField(required=False)
+    certificateExpiresAt = serializers.DateTimeField(required=False)
+    certificateSha256 = serializers.CharField(required=False)
+
+    class Meta:
+        ref_name = "EndpointAuth"

@@ -21,10 +21,21 @@ from subscriptions.services.secrets import subscription_secret_reveal, subscript
 
 class SecretOutputSerializer(serializers.Serializer):
     eventName = serializers.CharField()
-    secret = serializers.CharField(help_text="Standard Webhooks signing secret (`whsec_` + base64 of 32 bytes).")
+    signatureScheme = serializers.CharField(help_text="hmac-sha256 (`v1` signatures) or ed25519 (`v1a`).")
+    secret = serializers.CharField(
+        allow_null=True,
+        help_text="hmac-sha256: the Standard Webhooks signing secret (`whsec_` + base64 of 32 bytes); null for "
+        "ed25519.",
+    )
+    publicKey = serializers.CharField(
+        allow_null=True,
+        help_text="ed25519: the public key (`whpk_` + base64 of the 32-byte Ed25519 public key) that verifies the "
+        "`v1a` signatures; null for hmac-sha256.",
+    )
     previousSecretExpiresAt = serializers.DateTimeField(
         allow_null=True,
-        help_text="During a rotation: until when the previous secret also signs (a second `v1,` signature).",
+        help_text="During a rotation (or a change of signatureScheme): until when the previous key also signs (a "
+        "second signature in the header).",
     )
 
     class Meta:
@@ -35,9 +46,13 @@ def _secret_payload(subscription: EventSubscription, secret: str) -> dict:
     expires = subscription.previous_secret_expires_at
     # After the overlap the old secret no longer signs, so its expiry is no longer news.
     active_previous = bool(subscription.previous_secret_encrypted) and len(subscription.signing_secrets()) > 1
+    # An Ed25519 subscription's secret is its private key: only the public key is ever shown.
+    public_key = subscription.public_key
     return {
         "eventName": subscription.event_name,
-        "secret": secret,
+        "signatureScheme": subscription.signature_scheme,
+        "secret": None if public_key else secret,
+        "publicKey": public_key,
         "previousSecretExpiresAt": expires if active_previous else None,
     }
 
@@ -51,18 +66,27 @@ class SubscriptionSecretApi(APIView):
         operation_id="event_subscriptions_secret_retrieve",
         tags=[TAG_SUBSCRIPTIONS],
         summary="Read the signing secret",
-        description="The current signing secret of the subscription. Requires token level 2; every read is "
-        "audited.",
+        description="The current signing secret of the subscription (hmac-sha256), or the public key that verifies "
+        "its signatures (ed25519). Requires token level 2; every read is audited.",
         parameters=[EVENT_NAME_PATH],
         responses={200: OpenApiResponse(OutputSerializer, description="The signing secret."), **error_responses(404)},
         examples=[
             OpenApiExample(
                 "Secret",
                 value={
-                    "eventName": "TRANSACTION_NOTIFICATION", "secret": EXAMPLE_SECRET, "previousSecretExpiresAt": None
+                    "eventName": "TRANSACTION_NOTIFICATION", "signatureScheme": "hmac-sha256", "secret": EXAMPLE_SECRET,
+                    "publicKey": None, "previousSecretExpiresAt": None
                 },
                 response_only=True,
-            )
+            ),
+            OpenApiExample(
+                "Ed25519 public key",
+                value={
+                    "eventName": "TRANSACTION_NOTIFICATION", "signatureScheme": "ed25519", "secret": None,
+                    "publicKey": "whpk_5Vx2yMlIa2lM3rXDz1oA8i4Bqj3eB0wY1rI6o8Yq3uM=", "previousSecretExpiresAt": None
+                },
+                response_only=True,
+            ),
         ],
     )
     def get(self, request, eventName: str):
@@ -95,7 +119,9 @@ class SubscriptionSecretRotateApi(APIView):
                 "Rotated",
                 value={
                     "eventName": "TRANSACTION_NOTIFICATION",
+                    "signatureScheme": "hmac-sha256",
                     "secret": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+                    "publicKey": None,
                     "previousSecretExpiresAt": "2026-02-13T10:30:00Z",
                 },
                 response_only=True,

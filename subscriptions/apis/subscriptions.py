@@ -21,15 +21,22 @@ from config.partner_api.fields import StrictBooleanField, StrictInputSerializer
 from config.partner_api.openapi import error_responses
 from subscriptions import selectors
 from subscriptions.apis.fields import (
+    AuthInputSerializer,
+    AuthOutputSerializer,
     DestinationField,
     EventNameField,
     RetryConfigInputSerializer,
     RetryConfigOutputSerializer,
     advance_periods_field,
+    headers_field,
+    rate_limit_field,
+    signature_scheme_field,
 )
 from subscriptions.catalog import get_event
 from subscriptions.models import EventSubscription, TokenLevel
+from subscriptions.options import KEEP, auth_public_view
 from subscriptions.services.subscriptions import (
+    DeliveryOptions,
     SubscriptionExists,
     subscription_create,
     subscription_delete,
@@ -62,9 +69,19 @@ class SubscriptionOutputSerializer(serializers.Serializer):
     disabledAt = serializers.DateTimeField(source="disabled_at", allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
+    headers = serializers.DictField(child=serializers.CharField(), help_text="Extra headers sent with every request.")
+    rateLimitPerSecond = serializers.IntegerField(source="rate_limit_per_second", allow_null=True,
+                                                  help_text="Requests per second at most; null: no limit.")
+    auth = serializers.SerializerMethodField(help_text="Endpoint authentication besides the signature, without its "
+                                             "secret; null: none.")
+    signatureScheme = serializers.CharField(source="signature_scheme", help_text="hmac-sha256 (v1) or ed25519 (v1a).")
 
     class Meta:
         ref_name = "EventSubscription"
+
+    @extend_schema_field(AuthOutputSerializer(allow_null=True))
+    def get_auth(self, obj: EventSubscription) -> dict | None:
+        return auth_public_view(obj.auth_type, obj.auth_config or {})
 
     @extend_schema_field(serializers.ChoiceField(choices=["INSTANT", "ADVANCE"], allow_null=True))
     def get_eventType(self, obj: EventSubscription) -> str | None:
@@ -99,6 +116,16 @@ def deleted_meanwhile(event_name: str) -> NotFound:
     return NotFound(f"The subscription for {event_name[:EVENT_NAME_MAX_LENGTH]!r} was deleted meanwhile.")
 
 
+def delivery_options(data: dict) -> DeliveryOptions:
+    """The options a request body gave; those it left out keep their value (an explicit null removes one)."""
+    return DeliveryOptions(
+        headers=data.get("headers", KEEP),
+        rate_limit_per_second=data.get("rateLimitPerSecond", KEEP),
+        auth=data.get("auth", KEEP),
+        signature_scheme=data.get("signatureScheme", KEEP),
+    )
+
+
 def _raise_api_validation(exc: DjangoValidationError):
     detail = exc.message_dict if hasattr(exc, "error_dict") else {"nonFieldErrors": exc.messages}
     raise DrfValidationError(detail) from None
@@ -123,6 +150,15 @@ SEED_UPDATE_REQUEST = {
     "isEnabled": True,
     "destination": "https://your-app.com/v2/webhooks/transactions",
 }
+SEED_OPTIONS_REQUEST = {
+    "eventName": "TRANSACTION_NOTIFICATION",
+    "destination": "https://your-app.com/webhooks/transactions",
+    "headers": {"X-Api-Key": "your-receiver-key"},
+    "rateLimitPerSecond": 20,
+    "auth": {"type": "oauth2", "tokenUrl": "https://auth.your-app.com/oauth/token", "clientId": "prepaid-webhooks",
+             "clientSecret": "…", "scope": "webhooks:write"},
+    "signatureScheme": "ed25519",
+}
 _SUBSCRIPTION_EXAMPLE = {
     "eventName": "TRANSACTION_NOTIFICATION",
     "eventType": "INSTANT",
@@ -133,6 +169,10 @@ _SUBSCRIPTION_EXAMPLE = {
     "disabledAt": None,
     "createdAt": "2026-02-12T10:30:00Z",
     "updatedAt": "2026-02-12T10:30:00Z",
+    "headers": {},
+    "rateLimitPerSecond": None,
+    "auth": None,
+    "signatureScheme": "hmac-sha256",
 }
 EXAMPLE_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -181,6 +221,10 @@ class SubscriptionCreateApi(APIView):
             required=False, help_text="Omitted fields take the defaults: maxRetries 5, retryIntervalSeconds 60."
         )
         advanceNotificationPeriods = advance_periods_field(required=False)
+        headers = headers_field(required=False)
+        rateLimitPerSecond = rate_limit_field(required=False)
+        auth = AuthInputSerializer(required=False, allow_null=True)
+        signatureScheme = signature_scheme_field(required=False)
 
         class Meta:
             ref_name = "EventSubscriptionCreate"
@@ -197,10 +241,22 @@ class SubscriptionCreateApi(APIView):
             return attrs
 
     class OutputSerializer(SubscriptionOutputSerializer):
-        secret = serializers.CharField(
+        secret = serializers.SerializerMethodField(
             help_text="The signing secret (`whsec_…`) for verifying webhooks (Standard Webhooks). "
-            "Store it; it can be read again with GET …/{eventName}/secret."
+            "Store it; it can be read again with GET …/{eventName}/secret. null for signatureScheme ed25519."
         )
+        publicKey = serializers.SerializerMethodField(
+            help_text="signatureScheme ed25519: the public key (`whpk_…`) that verifies the `v1a` signatures; null "
+            "for hmac-sha256. The private key never leaves the platform."
+        )
+
+        @extend_schema_field(serializers.CharField(allow_null=True))
+        def get_secret(self, obj: EventSubscription) -> str | None:
+            return None if obj.public_key else obj.secret
+
+        @extend_schema_field(serializers.CharField(allow_null=True))
+        def get_publicKey(self, obj: EventSubscription) -> str | None:
+            return obj.public_key
 
         class Meta:
             ref_name = "EventSubscriptionCreated"
@@ -220,7 +276,9 @@ class SubscriptionCreateApi(APIView):
         examples=[
             OpenApiExample("Transaction webhook", value=SEED_CREATE_REQUEST, request_only=True),
             OpenApiExample("Advance event schedule", value=SEED_ADVANCE_REQUEST, request_only=True),
-            OpenApiExample("Created", value={**_SUBSCRIPTION_EXAMPLE, "secret": EXAMPLE_SECRET}, response_only=True,
+            OpenApiExample("With delivery options", value=SEED_OPTIONS_REQUEST, request_only=True),
+            OpenApiExample("Created", value={**_SUBSCRIPTION_EXAMPLE, "secret": EXAMPLE_SECRET, "publicKey": None},
+                           response_only=True,
                            status_codes=["201"]),
         ],
     )
@@ -240,6 +298,7 @@ class SubscriptionCreateApi(APIView):
                 max_retries=retry.get("maxRetries"),
                 retry_interval_seconds=retry.get("retryIntervalSeconds"),
                 advance_notification_periods=data.get("advanceNotificationPeriods"),
+                options=delivery_options(data),
                 channel=channel,
                 actor=actor,
             )
@@ -269,6 +328,10 @@ class SubscriptionUpdateApi(APIView):
         destination = DestinationField(required=False)
         retryConfig = RetryConfigInputSerializer(required=False, help_text="Only the given fields change.")
         advanceNotificationPeriods = advance_periods_field(required=False)
+        headers = headers_field(required=False)
+        rateLimitPerSecond = rate_limit_field(required=False)
+        auth = AuthInputSerializer(required=False, allow_null=True, help_text="null removes it.")
+        signatureScheme = signature_scheme_field(required=False)
 
         class Meta:
             ref_name = "EventSubscriptionUpdate"
@@ -313,6 +376,7 @@ class SubscriptionUpdateApi(APIView):
                 max_retries=retry.get("maxRetries"),
                 retry_interval_seconds=retry.get("retryIntervalSeconds"),
                 advance_notification_periods=data.get("advanceNotificationPeriods"),
+                options=delivery_options(data),
                 channel=channel,
                 actor=actor,
             )

@@ -2,7 +2,7 @@
 stored secret under the current encryption key (with its report)."""
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.fernet import InvalidToken
@@ -12,8 +12,24 @@ from django.utils import timezone
 
 from config.partner_api.audit import audit_record
 from subscriptions.crypto import reencrypt_secret
-from subscriptions.models import EventSubscription, generate_signing_secret
+from subscriptions.models import EventSubscription, SignatureScheme, generate_ed25519_secret, generate_signing_secret
 from subscriptions.services.audit_values import iso_or_none
+
+
+def new_signing_key(scheme: str) -> str:
+    """A fresh key for the scheme: a `whsec_` HMAC secret, or a `whsk_` Ed25519 private key."""
+    return generate_ed25519_secret() if scheme == SignatureScheme.ED25519 else generate_signing_secret()
+
+
+def replace_signing_key(locked: EventSubscription) -> datetime:
+    """Give the (locked) subscription a new key of its scheme; the current one keeps signing beside it for
+    WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS. Returns when the old one stops. The caller saves."""
+    expires_at = timezone.now() + timedelta(hours=settings.WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS)
+    # Keep the ciphertext as is: no need to decrypt the old secret to keep it.
+    locked.previous_secret_encrypted = locked.secret_encrypted
+    locked.previous_secret_expires_at = expires_at
+    locked.set_secret(new_signing_key(locked.signature_scheme))
+    return expires_at
 
 
 @transaction.atomic
@@ -21,13 +37,10 @@ def subscription_secret_rotate(*, subscription: EventSubscription, channel: str,
     """Give the subscription a new signing secret. The current one keeps signing beside it (two signatures per
     request) for WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS, so receivers can switch without dropping a webhook.
 
-    Rotating again inside the overlap replaces the older previous secret: only the last two secrets sign."""
+    Rotating again inside the overlap replaces the older previous secret: only the last two secrets sign. An Ed25519
+    subscription gets a new key pair the same way (two `v1a` signatures during the overlap)."""
     locked = EventSubscription.objects.select_for_update().get(pk=subscription.pk)
-    expires_at = timezone.now() + timedelta(hours=settings.WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS)
-    # Keep the ciphertext as is: no need to decrypt the old secret to keep it.
-    locked.previous_secret_encrypted = locked.secret_encrypted
-    locked.previous_secret_expires_at = expires_at
-    locked.set_secret(generate_signing_secret())
+    expires_at = replace_signing_key(locked)
     locked.save(update_fields=["secret_encrypted", "previous_secret_encrypted", "previous_secret_expires_at",
                                "updated_at"])
     audit_record(
@@ -84,6 +97,8 @@ def subscription_secrets_reencrypt(*, channel: str, actor: str, batch_size: int 
                     sub.secret_encrypted = reencrypt_secret(sub.secret_encrypted)
                     if sub.previous_secret_encrypted:
                         sub.previous_secret_encrypted = reencrypt_secret(sub.previous_secret_encrypted)
+                    if sub.auth_secret_encrypted:
+                        sub.auth_secret_encrypted = reencrypt_secret(sub.auth_secret_encrypted)
                 except InvalidToken:
                     report.failed.append(
                         {"id": sub.pk, "tenantId": sub.partner.tenant_id, "eventName": sub.event_name}
@@ -91,7 +106,8 @@ def subscription_secrets_reencrypt(*, channel: str, actor: str, batch_size: int 
                     continue
                 # update() rather than save(): re-encryption is not a change a partner should see in updatedAt.
                 EventSubscription.objects.filter(pk=sub.pk).update(
-                    secret_encrypted=sub.secret_encrypted, previous_secret_encrypted=sub.previous_secret_encrypted
+                    secret_encrypted=sub.secret_encrypted, previous_secret_encrypted=sub.previous_secret_encrypted,
+                    auth_secret_encrypted=sub.auth_secret_encrypted,
                 )
                 report.reencrypted += 1
     with transaction.atomic():

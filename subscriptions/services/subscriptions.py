@@ -1,6 +1,7 @@
 """Event subscriptions: create, update (disable / re-enable) and delete, with the field rules every entry point
 shares and the audited snapshot of a subscription."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -9,10 +10,22 @@ from django.utils import timezone
 
 from config.partner_api.audit import audit_record
 from notifications.models import DeliveryStatus, WebhookDelivery
+from notifications.outbox import publish_endpoint_event
 from notifications.queue import trigger_requeue_due_work
 from subscriptions.destinations import validate_destination_url
-from subscriptions.models import AuditChannel, EventSubscription, Partner, generate_signing_secret
+from subscriptions.models import AuditChannel, EventSubscription, Partner, SignatureScheme
+from subscriptions.options import (
+    KEEP,
+    NO_AUTH,
+    AuthSettings,
+    auth_summary,
+    normalize_auth,
+    validate_headers,
+    validate_rate_limit,
+    validate_signature_scheme,
+)
 from subscriptions.services.audit_values import iso_or_none
+from subscriptions.services.secrets import new_signing_key, replace_signing_key
 from subscriptions.validators import (
     default_max_retries,
     default_retry_interval_seconds,
@@ -42,7 +55,82 @@ def subscription_snapshot(subscription: EventSubscription) -> dict[str, Any]:
         "advance_notification_periods": list(subscription.advance_notification_periods or []),
         "disabled_reason": subscription.disabled_reason,
         "disabled_at": iso_or_none(subscription.disabled_at),
+        # Header names only: values may be credentials and are never audited (nor logged).
+        "header_names": sorted(subscription.headers or {}),
+        "rate_limit_per_second": subscription.rate_limit_per_second,
+        "auth": auth_summary(subscription.auth_type, subscription.auth_config or {}),
+        "signature_scheme": subscription.signature_scheme,
     }
+
+
+def current_auth(subscription: EventSubscription) -> AuthSettings:
+    """The stored `auth` of a subscription, secret included (for validating a change against it)."""
+    if not subscription.auth_type:
+        return NO_AUTH
+    return AuthSettings(subscription.auth_type, dict(subscription.auth_config or {}), subscription.auth_secret)
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    """The optional delivery options of a create or update; KEEP leaves one as it is (update only)."""
+
+    headers: Any = KEEP  # dict (empty: none)
+    rate_limit_per_second: Any = KEEP  # int, or None for no limit
+    auth: Any = KEEP  # dict as the API takes it, or None for none
+    signature_scheme: Any = KEEP  # SignatureScheme value
+
+
+NO_OPTIONS = DeliveryOptions()
+
+
+def _validate_options(options: DeliveryOptions, current: AuthSettings, errors: dict[str, list[str]]) -> dict:
+    """Validated option values (only those given), with their errors collected into `errors`."""
+    values: dict[str, Any] = {}
+    checks = (("headers", "headers", validate_headers), ("rateLimitPerSecond", "rate_limit_per_second",
+              validate_rate_limit), ("signatureScheme", "signature_scheme", validate_signature_scheme))
+    for key, attr, validator in checks:
+        given = getattr(options, attr)
+        if given is KEEP:
+            continue
+        try:
+            values[attr] = validator(given)
+        except ValidationError as exc:
+            errors.setdefault(key, []).extend(exc.messages)
+    if options.auth is not KEEP:
+        try:
+            values["auth"] = normalize_auth(options.auth, current=current)
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                errors.setdefault(key, []).extend(messages)
+    return values
+
+
+def _apply_options(locked: EventSubscription, values: dict) -> dict[str, Any]:
+    """Write validated option values onto the subscription (not saved); returns audit notes for changes the
+    snapshot cannot show (a secret or a header value changed)."""
+    notes: dict[str, Any] = {}
+    if "headers" in values:
+        old = locked.headers or {}
+        changed = sorted(n for n in set(old) & set(values["headers"]) if old[n] != values["headers"][n])
+        if changed:
+            notes["header_values_changed"] = changed
+        locked.headers = values["headers"]
+    if "rate_limit_per_second" in values:
+        locked.rate_limit_per_second = values["rate_limit_per_second"]
+    if "auth" in values:
+        auth: AuthSettings = values["auth"]
+        if locked.auth_type and auth.auth_type == locked.auth_type and auth.secret != locked.auth_secret:
+            notes["auth_secret_changed"] = True
+        locked.auth_type, locked.auth_config = auth.auth_type, auth.config
+        locked.set_auth_secret(auth.secret)
+    scheme = values.get("signature_scheme")
+    if scheme is not None and scheme != locked.signature_scheme:
+        locked.signature_scheme = scheme
+        if locked.pk is not None:
+            # A new key of the new kind; the old one keeps signing for the rotation overlap (receivers switch at
+            # leisure, as for a rotation).
+            notes["previous_key_expires_at"] = iso_or_none(replace_signing_key(locked))
+    return notes
 
 
 def _disabled_reason_for(channel: str) -> str:
@@ -60,8 +148,11 @@ def _validate_subscription_fields(
     max_retries: int | None,
     retry_interval_seconds: int | None,
     advance_notification_periods: list[int] | None,
-) -> list[int] | None:
-    """Apply every field rule, collecting errors under the API's field names; returns the normalised periods."""
+    options: DeliveryOptions = NO_OPTIONS,
+    current_auth_settings: AuthSettings = NO_AUTH,
+) -> tuple[list[int] | None, dict[str, Any]]:
+    """Apply every field rule, collecting errors under the API's field names; returns the normalised periods and
+    the validated delivery options."""
     # Collect every field's errors before raising, so a client fixes its request in one round trip.
     errors: dict[str, list[str]] = {}
 
@@ -86,9 +177,10 @@ def _validate_subscription_fields(
             "advanceNotificationPeriods",
             lambda: normalize_advance_periods(event_name=event_name, periods=advance_notification_periods),
         )
+    option_values = _validate_options(options, current_auth_settings, errors)
     if errors:
         raise ValidationError(errors)
-    return periods
+    return periods, option_values
 
 
 @transaction.atomic
@@ -103,17 +195,19 @@ def subscription_create(
     max_retries: int | None = None,
     retry_interval_seconds: int | None = None,
     advance_notification_periods: list[int] | None = None,
+    options: DeliveryOptions = NO_OPTIONS,
 ) -> EventSubscription:
-    """Create the partner's subscription for `event_name` with a new signing secret.
+    """Create the partner's subscription for `event_name` with a new signing secret (or Ed25519 key).
 
-    Omitted retry settings take the WEBHOOK_DEFAULT_* settings. Raises ValidationError for a bad field and
-    SubscriptionExists when the partner already subscribed to this eventName."""
-    periods = _validate_subscription_fields(
+    Omitted retry settings take the WEBHOOK_DEFAULT_* settings; omitted options are off. Raises ValidationError for
+    a bad field and SubscriptionExists when the partner already subscribed to this eventName."""
+    periods, option_values = _validate_subscription_fields(
         event_name=event_name,
         destination=destination,
         max_retries=max_retries,
         retry_interval_seconds=retry_interval_seconds,
         advance_notification_periods=advance_notification_periods or [],
+        options=options,
     )
     # The friendly check; the unique constraint below settles a race between two concurrent creates.
     if EventSubscription.objects.filter(partner=partner, event_name=event_name).exists():
@@ -132,7 +226,8 @@ def subscription_create(
     if not is_enabled:
         subscription.disabled_at = timezone.now()
         subscription.disabled_reason = _disabled_reason_for(channel)
-    subscription.set_secret(generate_signing_secret())
+    _apply_options(subscription, option_values)
+    subscription.set_secret(new_signing_key(subscription.signature_scheme or SignatureScheme.HMAC_SHA256))
     try:
         # A savepoint, so that losing a race with a concurrent create leaves the outer transaction usable.
         with transaction.atomic():
@@ -162,19 +257,22 @@ def subscription_update(
     max_retries: int | None = None,
     retry_interval_seconds: int | None = None,
     advance_notification_periods: list[int] | None = None,
+    options: DeliveryOptions = NO_OPTIONS,
 ) -> EventSubscription:
-    """Change the given fields; a field passed as None keeps its value.
+    """Change the given fields; a field passed as None (an option passed as KEEP) keeps its value.
 
     Disabling records when and why. Re-enabling clears the disabled/failing state, makes the subscription's pending
     deliveries due now and, after commit, asks the workers to pick them up."""
     # Lock the row: two concurrent PUTs (or a PUT and the endpoint-health disabler) must not interleave.
     locked = EventSubscription.objects.select_for_update().get(pk=subscription.pk)
-    periods = _validate_subscription_fields(
+    periods, option_values = _validate_subscription_fields(
         event_name=locked.event_name,
         destination=destination,
         max_retries=max_retries,
         retry_interval_seconds=retry_interval_seconds,
         advance_notification_periods=advance_notification_periods,
+        options=options,
+        current_auth_settings=current_auth(locked),
     )
     before = subscription_snapshot(locked)
     now = timezone.now()
@@ -186,11 +284,14 @@ def subscription_update(
         locked.retry_interval_seconds = retry_interval_seconds
     if periods is not None:
         locked.advance_notification_periods = periods
+    notes = _apply_options(locked, option_values)
     re_enabled = is_enabled is True and not locked.is_enabled
     if is_enabled is False and locked.is_enabled:
         locked.is_enabled = False
         locked.disabled_at = now
         locked.disabled_reason = _disabled_reason_for(channel)
+        publish_endpoint_event(subscription=locked, event_name="ENDPOINT_DISABLED",
+                               data={"reason": locked.disabled_reason, "lastError": ""})
     elif re_enabled:
         locked.is_enabled = True
         locked.disabled_at = None
@@ -204,9 +305,12 @@ def subscription_update(
         # Redis is only the trigger (a broker error is logged, not raised): if it is down, the beat sweep finds the
         # re-opened deliveries anyway.
         transaction.on_commit(trigger_requeue_due_work)
+        publish_endpoint_event(subscription=locked, event_name="ENDPOINT_ENABLED",
+                               data={"enabledBy": _actor_kind(channel)})
     after = subscription_snapshot(locked)
     # A PUT that changes nothing (e.g. a retried request) leaves no audit noise.
-    if after != before:
+    if after != before or notes:
+        after.update(notes)
         audit_record(
             channel=channel,
             actor=actor,
@@ -218,6 +322,10 @@ def subscription_update(
             after=after,
         )
     return locked
+
+
+def _actor_kind(channel: str) -> str:
+    return {AuditChannel.ADMIN: "SUPPORT", AuditChannel.PARTNER_API: "PARTNER"}.get(channel, "PLATFORM")
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from subscriptions.catalog import OPERATIONAL_EVENT_NAMES
 from tests.chaos.harness import OwnPostgres, OwnRedis, Publisher, env_for_chaos, process_logs_contain
 from tests.fixtures.processes import ROOT, wait_until
 from tests.fixtures.receiver import WebhookReceiver
@@ -176,7 +177,14 @@ def run_chaos(scenario: Scenario, *, infrastructure, tansu_broker, kafka_topic, 
     report = {
         "events published (acked by Kafka)": len(published),
         "publish errors": len(publisher.failed),
-        "events stored": postgres.query("SELECT count(*) FROM notifications_event")[0][0],
+        # The platform's own operational events (ENDPOINT_RECOVERED after the faults, …) are counted apart: they are
+        # not among the published ones, and they go to no other subscription here.
+        "events stored": postgres.query(
+            "SELECT count(*) FROM notifications_event WHERE NOT (event_name = ANY(%s))",
+            [sorted(OPERATIONAL_EVENT_NAMES)])[0][0],
+        "operational events stored": postgres.query(
+            "SELECT event_name, count(*) FROM notifications_event WHERE event_name = ANY(%s) GROUP BY 1",
+            [sorted(OPERATIONAL_EVENT_NAMES)]),
         "dead letters": postgres.query("SELECT count(*) FROM notifications_deadletter")[0][0],
         "requests received": len(receiver.requests),
         "answered 2xx": sum(receiver.answered_2xx.values()),

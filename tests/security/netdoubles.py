@@ -196,3 +196,75 @@ def _pipe(a: socket.socket, b: socket.socket) -> None:
         return
     finally:
         b.close()
+
+
+class LocalCA:
+    """A certificate authority of the test's own: server certificates for 127.0.0.1 (its `ca_file` is what the
+    sender is told to trust) and client certificates for mTLS, all signed by it."""
+
+    def __init__(self, directory: Path) -> None:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        self.directory = directory
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test local CA")])
+        now = datetime.datetime.now(datetime.UTC)
+        self.certificate = (
+            x509.CertificateBuilder().subject_name(self.name).issuer_name(self.name)
+            .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
+        self.ca_file = str(directory / "ca.pem")
+        Path(self.ca_file).write_bytes(self._pem(self.certificate))
+
+    @staticmethod
+    def _pem(certificate) -> bytes:
+        from cryptography.hazmat.primitives import serialization
+
+        return certificate.public_bytes(serialization.Encoding.PEM)
+
+    def _issue(self, common_name: str, san, usage, days: int) -> tuple[str, str]:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.UTC)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+            .issuer_name(self.name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=2))
+            .not_valid_after(now + datetime.timedelta(days=days) if days > 0 else now - datetime.timedelta(hours=1))
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        )
+        if san is not None:
+            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        certificate = builder.sign(self.key, hashes.SHA256())
+        key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        return self._pem(certificate).decode(), key_pem.decode()
+
+    def issue_client(self, common_name: str, days: int = 1) -> tuple[str, str]:
+        """(certificate PEM, private key PEM) of a client certificate."""
+        from cryptography.x509.oid import ExtendedKeyUsageOID
+
+        return self._issue(common_name, None, ExtendedKeyUsageOID.CLIENT_AUTH, days)
+
+    def issue_server(self, address: str = "127.0.0.1") -> tuple[str, str]:
+        """(certfile, keyfile) paths of a server certificate for an IP address."""
+        from cryptography import x509
+        from cryptography.x509.oid import ExtendedKeyUsageOID
+
+        cert, key = self._issue(address, [x509.IPAddress(ipaddress.ip_address(address))],
+                                ExtendedKeyUsageOID.SERVER_AUTH, 1)
+        certfile, keyfile = self.directory / "server.pem", self.directory / "server-key.pem"
+        certfile.write_text(cert)
+        keyfile.write_text(key)
+        return str(certfile), str(keyfile)

@@ -85,7 +85,10 @@ def test_fields_are_described(subscriptions_schema):
     schemas = subscriptions_schema["components"]["schemas"]
     create = schemas["EventSubscriptionCreateRequest"]
     assert set(create["properties"]) == {"eventName", "isEnabled", "destination", "retryConfig",
-                                         "advanceNotificationPeriods"}
+                                         "advanceNotificationPeriods", "headers", "rateLimitPerSecond", "auth",
+                                         "signatureScheme"}
+    for name in ("headers", "rateLimitPerSecond", "signatureScheme"):
+        assert create["properties"][name].get("description"), name
     assert sorted(create["required"]) == ["destination", "eventName"]
     for name in ("eventName", "destination", "advanceNotificationPeriods"):
         assert create["properties"][name].get("description"), name

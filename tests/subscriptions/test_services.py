@@ -61,7 +61,8 @@ def test_reenable_survives_redis_being_down(subscription, django_capture_on_comm
         updated = subscription_update(subscription=subscription, is_enabled=True, **SYSTEM)
 
     assert updated.is_enabled is True
-    assert attempted == ["notifications.tasks.requeue_due_work"]
+    # The re-enqueue sweep, then the publish of the ENDPOINT_ENABLED event (its outbox row waits for the beat task).
+    assert attempted == ["notifications.tasks.requeue_due_work", "notifications.tasks.publish_outbox"]
     assert "Could not enqueue the re-enqueue sweep" in caplog.text
 
 

@@ -544,7 +544,8 @@ def test_put_disable_then_enable(api_client, subscription, django_capture_on_com
     done.refresh_from_db()
     assert pending.next_attempt_at > before
     assert done.next_attempt_at < pending.next_attempt_at
-    assert enqueued == ["notifications.tasks.requeue_due_work"]
+    # The re-enqueue sweep, and the publish of the ENDPOINT_ENABLED event.
+    assert enqueued == ["notifications.tasks.requeue_due_work", "notifications.tasks.publish_outbox"]
 
 
 # --- 404 and tenant isolation ----------------------------------------------------------------------------------------
@@ -616,7 +617,7 @@ def test_get_secret_returns_current_secret_and_is_audited(api_client):
 
     assert response.status_code == 200
     assert response.json() == {"eventName": "TRANSACTION_NOTIFICATION", "secret": secret,
-                               "previousSecretExpiresAt": None}
+                               "previousSecretExpiresAt": None, "signatureScheme": "hmac-sha256", "publicKey": None}
     assert AuditEntry.objects.filter(action="subscription.secret_viewed").count() == 1
 
 

@@ -133,9 +133,11 @@ def test_gone_disables_the_subscription_and_tells_the_partner(subscription, webh
     subscription.refresh_from_db()
     assert d.status == DeliveryStatus.FAILED
     assert not subscription.is_enabled and "410" in subscription.disabled_reason
-    outbox = OutboxMessage.objects.get()
-    assert outbox.payload["eventName"] == "SUBSCRIPTION_DISABLED"
+    outbox = OutboxMessage.objects.get(payload__eventName="SUBSCRIPTION_DISABLED")
     assert outbox.payload["data"]["subscriptionEventName"] == subscription.event_name
+    # And the operational events: the endpoint is disabled, and this delivery failed for good.
+    assert sorted(OutboxMessage.objects.values_list("payload__eventName", flat=True)) == [
+        "DELIVERY_ATTEMPT_EXHAUSTED", "ENDPOINT_DISABLED", "SUBSCRIPTION_DISABLED"]
     assert AuditEntry.objects.filter(action="subscription.disabled").exists()
 
 
