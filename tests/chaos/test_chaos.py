@@ -56,7 +56,9 @@ FULL = Scenario(
         (10, "kill-bridge", 2),
         (20, "kill-worker", 2),
         (30, "restart-redis", 3),
+        (35, "restart-redis", 1),
         (40, "pause-broker", 30),
+        (72, "restart-redis", 1),
         (75, "receiver-500", 10),
         (88, "receiver-cuts-connections", 5),
         (96, "restart-postgres", 0),
@@ -107,6 +109,7 @@ def run_chaos(scenario: Scenario, *, infrastructure, tansu_broker, kafka_topic, 
     started = time.monotonic()
     publisher.start()
     timeline: list[str] = []
+    worker_exits: list[str] = []  # workers that died without being killed by a fault (they must reconnect instead)
 
     def log(what: str) -> None:
         timeline.append(f"{time.monotonic() - started:6.1f}s {what}")
@@ -148,6 +151,14 @@ def run_chaos(scenario: Scenario, *, infrastructure, tansu_broker, kafka_topic, 
         elif fault == "restart-postgres":
             postgres.restart()
         log(f"{fault} over")
+        if fault in ("restart-redis", "restart-postgres"):
+            time.sleep(5)  # a worker that would not reconnect has given up by now
+            for index, worker in enumerate(workers):
+                if not worker.alive():
+                    worker_exits.append(f"after {fault}: {worker.output()[-300:]}")
+                    log(f"a worker exited after {fault}; restarted")
+                    workers[index] = start_worker(**env)
+                    processes.append(workers[index])
 
     deadline = time.monotonic() + scenario.converge_timeout
     succeeded = 0
@@ -201,6 +212,7 @@ def run_chaos(scenario: Scenario, *, infrastructure, tansu_broker, kafka_topic, 
         "seconds": round(time.monotonic() - started, 1),
         "timeline": timeline,
         "processes not running": [p.name for p in (beat, *workers, bridge) if not p.alive()],
+        "worker exits on broker or database restarts": worker_exits,
         "open deliveries (status, attempts, lease expired)": postgres.query(
             """SELECT status, attempt_count, lease_expires_at < now(), count(*) FROM notifications_webhookdelivery
                 WHERE status <> 'SUCCEEDED' GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 5"""),
@@ -228,6 +240,7 @@ def check(report: dict, events: int) -> None:
     assert report["bad signatures (sampled)"] == 0
     assert report["answered 500"] > 0 and report["connections cut mid-response"] > 0  # the faults were met
     assert report["secret in process logs"] == []
+    assert report["worker exits on broker or database restarts"] == []  # they reconnect without a supervisor
 
 
 def test_chaos_short(infrastructure, tansu_broker, kafka_topic, start_process, start_worker, start_bridge,
