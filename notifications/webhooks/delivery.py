@@ -26,6 +26,7 @@ from config.logging import log_context
 from notifications import guards, leases
 from notifications.models import WebhookDelivery
 from notifications.webhooks import sql
+from notifications.webhooks.bodies import bodies_complete
 from notifications.webhooks.recording import BatchOutcome, record_batch
 from notifications.webhooks.sender import OutgoingRequest, SendResult, WebhookSender, get_sender
 from notifications.webhooks.signing import webhook_headers
@@ -106,6 +107,7 @@ def _claim_and_send(
         claimed += sql.claim_deliveries(delivery_ids, claim_token)
     if not claimed:
         return None
+    claimed = bodies_complete(claimed)  # bodies in a payloadFormat ingest did not render
     subscriptions = sql.subscriptions_by_id({c.subscription_id for c in claimed})
     secrets = {sid: sub.signing_secrets() for sid, sub in subscriptions.items()}
     timestamp = int(time.time())

@@ -23,12 +23,14 @@ from subscriptions import selectors
 from subscriptions.apis.fields import (
     DestinationField,
     EventNameField,
+    PayloadFormatField,
     RetryConfigInputSerializer,
     RetryConfigOutputSerializer,
     advance_periods_field,
 )
+from subscriptions.apis.webhook_bodies import WEBHOOK_CALLBACK
 from subscriptions.catalog import get_event
-from subscriptions.models import EventSubscription, TokenLevel
+from subscriptions.models import EventSubscription, PayloadFormat, TokenLevel
 from subscriptions.services.subscriptions import (
     SubscriptionExists,
     subscription_create,
@@ -54,6 +56,10 @@ class SubscriptionOutputSerializer(serializers.Serializer):
         child=serializers.IntegerField(),
         required=False,
         help_text="Present only for ADVANCE events and ALL_EVENTS. Empty: the platform's default schedule.",
+    )
+    payloadFormat = serializers.ChoiceField(
+        source="payload_format", choices=PayloadFormat.values,
+        help_text="The body shape of this subscription's webhooks: standard, issuer or p2c.",
     )
     disabledReason = serializers.SerializerMethodField(
         help_text="Why the subscription is disabled (by the partner, support, or after repeated delivery "
@@ -129,6 +135,7 @@ _SUBSCRIPTION_EXAMPLE = {
     "isEnabled": True,
     "destination": "https://your-app.com/webhooks/transactions",
     "retryConfig": {"maxRetries": 3, "retryIntervalSeconds": 60},
+    "payloadFormat": "standard",
     "disabledReason": None,
     "disabledAt": None,
     "createdAt": "2026-02-12T10:30:00Z",
@@ -181,6 +188,7 @@ class SubscriptionCreateApi(APIView):
             required=False, help_text="Omitted fields take the defaults: maxRetries 5, retryIntervalSeconds 60."
         )
         advanceNotificationPeriods = advance_periods_field(required=False)
+        payloadFormat = PayloadFormatField(required=False)
 
         class Meta:
             ref_name = "EventSubscriptionCreate"
@@ -223,6 +231,7 @@ class SubscriptionCreateApi(APIView):
             OpenApiExample("Created", value={**_SUBSCRIPTION_EXAMPLE, "secret": EXAMPLE_SECRET}, response_only=True,
                            status_codes=["201"]),
         ],
+        callbacks=[WEBHOOK_CALLBACK],
     )
     def post(self, request):
         serializer = SubscriptionCreateApi.InputSerializer(data=request.data)
@@ -240,6 +249,7 @@ class SubscriptionCreateApi(APIView):
                 max_retries=retry.get("maxRetries"),
                 retry_interval_seconds=retry.get("retryIntervalSeconds"),
                 advance_notification_periods=data.get("advanceNotificationPeriods"),
+                payload_format=data.get("payloadFormat"),
                 channel=channel,
                 actor=actor,
             )
@@ -269,6 +279,7 @@ class SubscriptionUpdateApi(APIView):
         destination = DestinationField(required=False)
         retryConfig = RetryConfigInputSerializer(required=False, help_text="Only the given fields change.")
         advanceNotificationPeriods = advance_periods_field(required=False)
+        payloadFormat = PayloadFormatField(required=False)
 
         class Meta:
             ref_name = "EventSubscriptionUpdate"
@@ -313,6 +324,7 @@ class SubscriptionUpdateApi(APIView):
                 max_retries=retry.get("maxRetries"),
                 retry_interval_seconds=retry.get("retryIntervalSeconds"),
                 advance_notification_periods=data.get("advanceNotificationPeriods"),
+                payload_format=data.get("payloadFormat"),
                 channel=channel,
                 actor=actor,
             )

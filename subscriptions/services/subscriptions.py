@@ -11,7 +11,7 @@ from config.partner_api.audit import audit_record
 from notifications.models import DeliveryStatus, WebhookDelivery
 from notifications.queue import trigger_requeue_due_work
 from subscriptions.destinations import validate_destination_url
-from subscriptions.models import AuditChannel, EventSubscription, Partner, generate_signing_secret
+from subscriptions.models import AuditChannel, EventSubscription, Partner, PayloadFormat, generate_signing_secret
 from subscriptions.services.audit_values import iso_or_none
 from subscriptions.validators import (
     default_max_retries,
@@ -19,6 +19,7 @@ from subscriptions.validators import (
     normalize_advance_periods,
     validate_event_name,
     validate_max_retries,
+    validate_payload_format,
     validate_retry_interval_seconds,
 )
 
@@ -40,6 +41,7 @@ def subscription_snapshot(subscription: EventSubscription) -> dict[str, Any]:
         "max_retries": subscription.max_retries,
         "retry_interval_seconds": subscription.retry_interval_seconds,
         "advance_notification_periods": list(subscription.advance_notification_periods or []),
+        "payload_format": subscription.payload_format,
         "disabled_reason": subscription.disabled_reason,
         "disabled_at": iso_or_none(subscription.disabled_at),
     }
@@ -60,6 +62,7 @@ def _validate_subscription_fields(
     max_retries: int | None,
     retry_interval_seconds: int | None,
     advance_notification_periods: list[int] | None,
+    payload_format: str | None = None,
 ) -> list[int] | None:
     """Apply every field rule, collecting errors under the API's field names; returns the normalised periods."""
     # Collect every field's errors before raising, so a client fixes its request in one round trip.
@@ -79,6 +82,8 @@ def _validate_subscription_fields(
         check("retryConfig.maxRetries", validate_max_retries, max_retries)
     if retry_interval_seconds is not None:
         check("retryConfig.retryIntervalSeconds", validate_retry_interval_seconds, retry_interval_seconds)
+    if payload_format is not None:
+        check("payloadFormat", validate_payload_format, payload_format)
     periods = None
     # Whether periods are allowed depends on the event's type, which is unknowable for an invalid eventName.
     if advance_notification_periods is not None and "eventName" not in errors:
@@ -103,6 +108,7 @@ def subscription_create(
     max_retries: int | None = None,
     retry_interval_seconds: int | None = None,
     advance_notification_periods: list[int] | None = None,
+    payload_format: str | None = None,
 ) -> EventSubscription:
     """Create the partner's subscription for `event_name` with a new signing secret.
 
@@ -114,6 +120,7 @@ def subscription_create(
         max_retries=max_retries,
         retry_interval_seconds=retry_interval_seconds,
         advance_notification_periods=advance_notification_periods or [],
+        payload_format=payload_format,
     )
     # The friendly check; the unique constraint below settles a race between two concurrent creates.
     if EventSubscription.objects.filter(partner=partner, event_name=event_name).exists():
@@ -128,6 +135,7 @@ def subscription_create(
             default_retry_interval_seconds() if retry_interval_seconds is None else retry_interval_seconds
         ),
         advance_notification_periods=periods or [],
+        payload_format=payload_format or PayloadFormat.STANDARD,
     )
     if not is_enabled:
         subscription.disabled_at = timezone.now()
@@ -162,6 +170,7 @@ def subscription_update(
     max_retries: int | None = None,
     retry_interval_seconds: int | None = None,
     advance_notification_periods: list[int] | None = None,
+    payload_format: str | None = None,
 ) -> EventSubscription:
     """Change the given fields; a field passed as None keeps its value.
 
@@ -175,6 +184,7 @@ def subscription_update(
         max_retries=max_retries,
         retry_interval_seconds=retry_interval_seconds,
         advance_notification_periods=advance_notification_periods,
+        payload_format=payload_format,
     )
     before = subscription_snapshot(locked)
     now = timezone.now()
@@ -186,6 +196,9 @@ def subscription_update(
         locked.retry_interval_seconds = retry_interval_seconds
     if periods is not None:
         locked.advance_notification_periods = periods
+    if payload_format is not None:
+        # Deliveries not sent yet go out in the new format too (webhooks.bodies renders what ingest did not).
+        locked.payload_format = payload_format
     re_enabled = is_enabled is True and not locked.is_enabled
     if is_enabled is False and locked.is_enabled:
         locked.is_enabled = False

@@ -85,9 +85,9 @@ def test_fields_are_described(subscriptions_schema):
     schemas = subscriptions_schema["components"]["schemas"]
     create = schemas["EventSubscriptionCreateRequest"]
     assert set(create["properties"]) == {"eventName", "isEnabled", "destination", "retryConfig",
-                                         "advanceNotificationPeriods"}
+                                         "advanceNotificationPeriods", "payloadFormat"}
     assert sorted(create["required"]) == ["destination", "eventName"]
-    for name in ("eventName", "destination", "advanceNotificationPeriods"):
+    for name in ("eventName", "destination", "advanceNotificationPeriods", "payloadFormat"):
         assert create["properties"][name].get("description"), name
     retry = schemas["RetryConfigInputRequest"]["properties"]
     assert (retry["maxRetries"]["minimum"], retry["maxRetries"]["maximum"]) == (0, 20)
