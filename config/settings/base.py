@@ -338,3 +338,9 @@ WEBHOOK_ENDPOINT_BATCHES_PER_PROCESS = env.int("WEBHOOK_ENDPOINT_BATCHES_PER_PRO
 # How long the broker may hold the bridge's fetch request when there is nothing new (librdkafka fetch.wait.max.ms).
 KAFKA_FETCH_WAIT_MAX_MS = env.int("KAFKA_FETCH_WAIT_MAX_MS", default=50)
 KAFKA_FETCH_MIN_BYTES = env.int("KAFKA_FETCH_MIN_BYTES", default=1)
+
+
+# CARD STATUS AND THE SUPPORT CONSOLE (issue 16; docs/wallets.md)
+# Where partners ask for a support-only wallet status move (an email address or URL), named in the 409 that refuses
+# such a move through the API; empty: "the platform's support team".
+WALLETS_SUPPORT_CONTACT = env.str("WALLETS_SUPPORT_CONTACT", default="")
