@@ -1,6 +1,7 @@
 """The three body formats as functions of an event: the issuer mapping table covers the catalog and decides the
 status as seeds 002/003 say, P2C names follow seed 004, and every example body has its documented shape."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +13,7 @@ from notifications.webhooks.formats.p2c import P2C_EVENT_NAMES, p2c_envelope, p2
 from notifications.webhooks.payloads import webhook_body
 from subscriptions.apis.webhook_bodies import IssuerWebhookBody, P2cWebhookBody, StandardWebhookBody
 from subscriptions.catalog import EVENT_CATALOG
+from tests.fixtures.processes import ROOT
 
 AT = datetime(2026, 2, 12, 10, 30, tzinfo=UTC)
 
@@ -145,3 +147,15 @@ def test_every_events_example_matches_each_formats_documented_schema(event_name)
         assert checked.is_valid(), (payload_format, checked.errors)
         assert set(bodies[payload_format]) <= set(serializer().fields), payload_format
     assert bodies["issuer"]["operation_id"] == bodies["standard"]["eventId"] == bodies["p2c"]["EventId"]
+
+
+def test_the_documented_mapping_table_is_the_codes():
+    """docs/partner-api.md prints the mapping table; it must say what the code does, for every event."""
+    rows = re.findall(r"^\| `([A-Z0-9_]+)` \| `([A-Z_]+)` / `([A-Z0-9_]+)` \| (.+?) \| `(\w+)` \|$",
+                      (ROOT / "docs" / "partner-api.md").read_text(), flags=re.MULTILINE)
+    documented = {name: (operation, sub, rule, p2c) for name, operation, sub, rule, p2c in rows}
+    assert set(documented) == set(EVENT_CATALOG)
+    for name, (operation, sub, rule, p2c) in documented.items():
+        mapping = ISSUER_OPERATIONS[name]
+        assert (operation, sub, rule, p2c) == (mapping.operation, mapping.sub_operation, mapping.rule,
+                                               p2c_event_name(name)), name
