@@ -52,6 +52,7 @@ class Endpoint:
     delay: float = 0.0  # seconds the receiver waits before answering; 0 = the fast (nginx) receiver
     measured: bool = True  # whether its deliveries define completion and throughput
     weight: int = 1  # events per round of the round-robin over endpoints
+    payload_format: str = "standard"  # the subscription's body format (issue 16)
 
 
 @dataclass
@@ -118,7 +119,8 @@ class Bench:
         self.redis.flushdb()  # our own Redis database only
         topic = self.tansu.create_topic(spec.partitions)
         for endpoint in spec.endpoints:
-            create_endpoint(endpoint.tenant, self.receiver(endpoint.delay).url(f"hooks/{endpoint.tenant}"))
+            create_endpoint(endpoint.tenant, self.receiver(endpoint.delay).url(f"hooks/{endpoint.tenant}"),
+                            payload_format=endpoint.payload_format)
         env = process_env(KAFKA_BOOTSTRAP_SERVERS=self.tansu.bootstrap, KAFKA_NOTIFICATION_TOPIC=topic, **spec.env)
         tag = uuid.uuid4().hex[:6]
         group = f"bench-{tag}"

@@ -44,6 +44,7 @@ def pascal_case(name: str) -> str:
     """`transactionId` -> `TransactionId`, `KIT_STATUS_UPDATE` -> `KitStatusUpdate`, `last4` -> `Last4`."""
     converted = _pascal_cache.get(name)
     if converted is None:
+        name = str(name)
         if "_" in name or name.isupper():
             converted = "".join(part[:1].upper() + part[1:].lower() for part in name.split("_") if part)
         else:
@@ -65,22 +66,22 @@ def _convert(value: object) -> object:
     return value
 
 
-def p2c_data(event_name: str, data: dict, occurred_at: str) -> dict:
-    renames = P2C_FIELDS.get(event_name, {})
+def p2c_data(fields: EventFields) -> dict:
+    renames = P2C_FIELDS.get(fields.event_name)
+    if renames is None:
+        # Most events: names only (this runs for every event a p2c subscription receives, so it stays lean).
+        return {pascal_case(k): (_convert(v) if isinstance(v, dict | list) else v) for k, v in fields.data.items()}
     converted: dict = {}
-    for key, value in data.items():
+    for key, value in fields.data.items():
         name = renames.get(key) or pascal_case(key)
         if name in _LOWER_CASE_VALUES and isinstance(value, str):
             value = value.lower()
         converted[name] = _convert(value)
-    for name in P2C_TIME_FIELDS.get(event_name, ()):
-        converted.setdefault(name, occurred_at)
+    for name in P2C_TIME_FIELDS.get(fields.event_name, ()):
+        if name not in converted:
+            converted[name] = fields.occurred_at_text
     return converted
 
 
 def p2c_envelope(fields: EventFields) -> dict:
-    return {
-        "EventId": fields.event_id,
-        "EventName": p2c_event_name(fields.event_name),
-        "Data": p2c_data(fields.event_name, fields.data, fields.occurred_at_text),
-    }
+    return {"EventId": fields.event_id, "EventName": p2c_event_name(fields.event_name), "Data": p2c_data(fields)}
