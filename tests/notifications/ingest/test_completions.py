@@ -184,3 +184,19 @@ def test_two_concurrent_ingests_send_one_completion():
     assert not errors
     names = dict(Event.objects.values_list("event_id", "event_name"))
     assert names == {first["eventId"]: "TRANSACTION_COMPLETED", second["eventId"]: "TRANSACTION_STATUS_CHANGED"}
+
+
+def test_support_sees_the_rewrite_and_the_transaction_in_the_admin(acme, admin_client):
+    first, second = completion(), completion(status="REVERSED")
+    ingest_batch([raw(first), raw(second)])
+    rewritten = Event.objects.get(event_id=second["eventId"])
+
+    page = admin_client.get(f"/admin/notifications/event/{rewritten.pk}/change/")
+    listing = admin_client.get("/admin/notifications/transactioncompletion/")
+
+    assert page.status_code == 200
+    assert "TRANSACTION_COMPLETED (transaction_completed_again)" in page.content.decode()
+    assert listing.status_code == 200
+    assert first["eventId"] in listing.content.decode()
+    original = Event.objects.get(event_id=first["eventId"])
+    assert "Received as" in admin_client.get(f"/admin/notifications/event/{original.pk}/change/").content.decode()
