@@ -145,7 +145,7 @@ def _ingest_batch_once(messages: list[RawMessage]) -> IngestResult:
                 dead.append(dead_letter(p.raw, *REUSED))
         result.duplicates = len(parsed) - len(fresh) - sum(d.reason_code == REUSED[0] for d in dead)
         # Seed 004: one TRANSACTION_COMPLETED per transaction; a later one becomes TRANSACTION_STATUS_CHANGED.
-        fresh, incomplete, rewritten = transactions_once(fresh, {t: tenant.pk for t, tenant in partners.items()})
+        fresh, incomplete, rewritten = transactions_once(fresh, partners)
         dead.extend(incomplete)
 
         # Events are written as COPY rows, not model instances (building those was a fifth of the bridge's time);

@@ -53,7 +53,7 @@ def _status(value: object) -> str:
 
 
 def transactions_once(
-    fresh: list[ParsedMessage], tenant_pks: dict[str, int]
+    fresh: list[ParsedMessage], tenants: dict[str, sql.Tenant]
 ) -> tuple[list[ParsedMessage], list[DeadLetter], dict[int, Received]]:
     """Apply the rule to the batch's new messages (in batch order). Returns the messages to store (those it rewrote
     changed in place), the dead letters (a completion without a transactionId), and what each rewritten message
@@ -67,7 +67,7 @@ def transactions_once(
         if p.event_name in (COMPLETED, STATUS_CHANGED):
             transaction_id = _transaction_id(p.data)
             if transaction_id is not None:
-                keyed.append(((tenant_pks[p.tenant_id], transaction_id), p))
+                keyed.append(((tenants[p.tenant_id].pk, transaction_id), p))
             elif p.event_name == COMPLETED:
                 dead.append(dead_letter(p.raw, *MISSING_TRANSACTION_ID))
                 continue
