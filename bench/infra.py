@@ -152,7 +152,7 @@ def start_receiver(name: str, delay: float = 0.0) -> Receiver:
 
 PIPELINE_TABLES = (
     "notifications_deliveryattempt", "notifications_webhookdelivery", "notifications_customermessage",
-    "notifications_event", "notifications_entitysequence", "notifications_deadletter",
+    "notifications_eventbody", "notifications_event", "notifications_entitysequence", "notifications_deadletter",
     "notifications_serviceheartbeat",
 )
 
@@ -188,13 +188,14 @@ def reset_database() -> None:
 
 
 def create_endpoint(tenant_id: str, destination: str, event_name: str = "ALL_EVENTS",
-                    rate_limit: int | None = None) -> None:
-    """One tenant with one enabled subscription (and a fresh signing secret) pointing at `destination`."""
+                    rate_limit: int | None = None, payload_format: str = "standard") -> None:
+    """One tenant with one enabled subscription (and a fresh signing secret) pointing at `destination`, sending
+    bodies in `payload_format`."""
     from subscriptions.models import EventSubscription, Partner, generate_signing_secret
 
     partner, _ = Partner.objects.get_or_create(tenant_id=tenant_id, defaults={"name": tenant_id})
     subscription = EventSubscription(partner=partner, event_name=event_name, destination=destination,
-                                     rate_limit_per_second=rate_limit)
+                                     rate_limit_per_second=rate_limit, payload_format=payload_format)
     subscription.set_secret(generate_signing_secret())
     subscription.save()
 

@@ -58,6 +58,7 @@ class Endpoint:
     event_name: str | None = None  # its events' eventName (None: the run's)
     sms_template: str | None = None  # with one: cardholders and cards for its events, and this product SMS template
     rate_limit: int | None = None  # the subscription's rateLimitPerSecond (None: no limit)
+    payload_format: str = "standard"  # the subscription's body format (issue 16)
 
 
 @dataclass
@@ -127,7 +128,7 @@ class Bench:
         topic = self.tansu.create_topic(spec.partitions)
         for endpoint in spec.endpoints:
             create_endpoint(endpoint.tenant, self.receiver(endpoint.delay).url(f"hooks/{endpoint.tenant}"),
-                            rate_limit=endpoint.rate_limit)
+                            rate_limit=endpoint.rate_limit, payload_format=endpoint.payload_format)
             if endpoint.sms_template is not None:
                 create_customers(endpoint.tenant, event_name=endpoint.event_name or spec.event_name,
                                  sms_template=endpoint.sms_template)

@@ -14,6 +14,7 @@ TARGET_NAIVE_RATIO = 10.0
 TARGET_CEILING_RATIO = 0.5
 TARGET_ISOLATION = 0.9
 TARGET_RSS_MB = 300.0
+TARGET_FORMAT_COST = 0.10  # issue 16: the issuer and p2c formats cost less than 10 % of throughput
 
 
 def machine() -> dict:
@@ -153,6 +154,12 @@ def check(results: dict) -> list[tuple[str, str, bool | None]]:
                       f"{limited['arrivals']} requests; the unlimited endpoint beside it "
                       f"{main('rate_limited').get('throughput') or 0:,.0f}/s",
                       limited["busiest_second"] <= limited["limit"]))
+    for payload_format, cost in format_costs(results).items():
+        lines.append((f"(issue 16) payloadFormat {payload_format} costs < {TARGET_FORMAT_COST:.0%} of throughput vs "
+                      "standard",
+                      f"{cost['cost']:.1%} ({cost['throughput']:,.0f}/s vs {cost['standard']:,.0f}/s, the mean of "
+                      f"the standard runs around it: {cost['standard_runs']}; worker+bridge CPU per delivery "
+                      f"{cost['cpu_change']:+.1%})", cost["cost"] < TARGET_FORMAT_COST))
     peaks = [
         (f"{key}/{name}", v["peak_rss_mb"])
         for key, r in results.items() if r and not key.startswith("raw_send")
@@ -200,6 +207,39 @@ def fairness(results: dict) -> list[tuple[float, float]]:
         if around:
             pairs.append((p99, sum(around) / len(around)))
     return pairs
+
+
+def _pipeline_cpu_per_delivery(result: dict) -> float | None:
+    """Bridge + worker CPU microseconds per delivery of one run (what a format adds to)."""
+    processes = result.get("resources", {}).get("processes", {})
+    values = [v.get("cpu_us_per_delivery") for k, v in processes.items() if k.startswith(("bridge", "worker"))]
+    return sum(values) if values and None not in values else None
+
+
+def format_costs(results: dict) -> dict[str, dict]:
+    """Each format_issuer* / format_p2c* run against the mean of the format_standard* runs just before and after it
+    (in the order they ran): throughput lost (`cost`), and the change of pipeline CPU per delivery."""
+    runs = [(key.removeprefix("format_").rstrip("0123456789"), r) for key, r in results.items()
+            if key.startswith("format_") and r and r.get("main", {}).get("throughput")]
+    costs: dict[str, dict] = {}
+    for i, (payload_format, run) in enumerate(runs):
+        if payload_format == "standard":
+            continue
+        before = next((r for f, r in reversed(runs[:i]) if f == "standard"), None)
+        after = next((r for f, r in runs[i + 1:] if f == "standard"), None)
+        around = [r for r in (before, after) if r]
+        if not around:
+            continue
+        standard = sum(r["main"]["throughput"] for r in around) / len(around)
+        cpu = [c for r in around if (c := _pipeline_cpu_per_delivery(r))]
+        own_cpu = _pipeline_cpu_per_delivery(run)
+        costs[payload_format] = {
+            "throughput": run["main"]["throughput"], "standard": standard,
+            "standard_runs": ", ".join(f"{r['main']['throughput']:,.0f}/s" for r in around),
+            "cost": 1 - run["main"]["throughput"] / standard,
+            "cpu_change": (own_cpu / (sum(cpu) / len(cpu)) - 1) if cpu and own_cpu else 0.0,
+        }
+    return costs
 
 
 def print_targets(results: dict) -> None:

@@ -1,5 +1,5 @@
-"""`make bench`: every scenario of issue 8 in one session (one broker, one receiver), within 10 minutes on the
-2-core development machine, then one table, the processes' CPU and memory, and the targets met or not.
+"""`make bench`: every scenario of issue 8, and issue 16's payload formats, in one session (one broker, one
+receiver), then one table, the processes' CPU and memory, and the targets met or not.
 
 The throughput run has the issue's full 100,000 events; latency is measured over 20 s at 1,000 events/s, the
 other scenarios are shorter than their own commands' defaults. Sizes can be scaled with BENCH_SCALE (e.g. 0.5 on a
@@ -43,6 +43,8 @@ def main() -> None:
         )
         # An endpoint limited to 50 requests/s beside an unlimited one: held to its limit, the other unhurt.
         results.update(scenarios.rate_limited(bench, n(20_000), n(500), 50, timeout=90))
+        # Issue 16: the same throughput run with the subscription in each payloadFormat.
+        results.update(scenarios.formats(bench, n(20_000), timeout=90))
     elapsed = time.monotonic() - started
     save(results, "run_all")
     print_all(results)

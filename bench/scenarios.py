@@ -129,6 +129,24 @@ def scaling(bench: Bench, events: int, **options) -> dict:
     return results
 
 
+# Each issuer/p2c run sits between two standard runs and is compared with them (bench/report.py::format_costs):
+# identical runs on the shared machine differ by up to 20 % minutes apart, more than the 10 % being measured.
+FORMATS_PLAN = ("standard", "issuer", "standard", "p2c", "standard")
+
+
+def formats(bench: Bench, events: int, **options) -> dict:
+    """The throughput run with the endpoint's subscription in each payloadFormat (issue 16), in the order of
+    FORMATS_PLAN: `format_standard`, `format_issuer`, `format_standard2`, `format_p2c`, `format_standard3`."""
+    results = {}
+    seen: dict[str, int] = {}
+    for payload_format in FORMATS_PLAN:
+        seen[payload_format] = seen.get(payload_format, 0) + 1
+        name = f"format_{payload_format}{seen[payload_format] if seen[payload_format] > 1 else ''}"
+        endpoint = Endpoint("bench-a", payload_format=payload_format)
+        results[name] = bench.run(Run(name=name, events=events, endpoints=[endpoint], **options))
+    return results
+
+
 def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="threads per worker (-c)")
     parser.add_argument("--pool", default="threads", help="Celery pool (-P)")

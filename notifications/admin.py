@@ -18,7 +18,9 @@ from notifications.models import (
     DeliveryAttempt,
     Event,
     OutboxMessage,
+    RewrittenEvent,
     ServiceHeartbeat,
+    TransactionCompletion,
     WebhookDelivery,
 )
 from subscriptions.models import AuditChannel
@@ -62,7 +64,8 @@ class EventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     date_hierarchy = "received_at"
     list_select_related = ("partner",)
     readonly_fields = ("event_id", "event_name", "event_type", "partner", "occurred_at", "entity_id", "sequence",
-                       "pretty_data", "received_at", "source_topic", "source_partition", "source_offset")
+                       "pretty_data", "received_as", "received_at", "source_topic", "source_partition",
+                       "source_offset")
     exclude = ("data", "body", "source_timestamp")
     inlines = [DeliveryInline, MessageInline]
     show_full_result_count = False
@@ -70,6 +73,14 @@ class EventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="data")
     def pretty_data(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, ensure_ascii=False))
+
+    @admin.display(description="received as")
+    def received_as(self, obj):
+        """The message's own name when the platform delivered it as another event (seed 004's once-only rule)."""
+        rewrite = RewrittenEvent.objects.filter(event=obj).first()
+        if rewrite is None:
+            return "-"
+        return f"{rewrite.received_name} ({rewrite.reason})"
 
 
 class AttemptInline(ReadOnlyMixin, admin.TabularInline):
@@ -223,3 +234,14 @@ class AdvanceNoticeAdmin(ReadOnlyMixin, admin.ModelAdmin):
 @admin.register(ServiceHeartbeat)
 class ServiceHeartbeatAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("name", "last_seen_at", "details")
+
+
+@admin.register(TransactionCompletion)
+class TransactionCompletionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Seed 004's once-only rule, per transaction: whether TRANSACTION_COMPLETED was sent (and which eventId) and the
+    last status seen; later completions went out as TRANSACTION_STATUS_CHANGED."""
+
+    list_display = ("transaction_id", "partner", "status", "completed", "completed_event_id", "updated_at")
+    list_filter = ("completed", "partner")
+    search_fields = ("transaction_id", "completed_event_id")
+    list_select_related = ("partner",)

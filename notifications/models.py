@@ -346,3 +346,60 @@ class RecoverJob(models.Model):
 
     def __str__(self) -> str:
         return f"recover job {self.pk} ({self.state})"
+
+
+class EventBody(models.Model):
+    """An event's webhook body in a format other than `standard` (DESIGN.md "Subscription options"), rendered once
+    when ingest saw a subscription wanting it (or by the first delivery that needed it) and sent as stored by every
+    attempt. The standard body stays on the event."""
+
+    # One index, the primary key: each row is written with its event at ingest, on the hot path.
+    pk = models.CompositePrimaryKey("event_id", "payload_format")
+    # No database constraint, as for DeliveryAttempt: written only beside its event; Django still cascades deletes.
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="bodies", db_index=False,
+                              db_constraint=False)
+    payload_format = models.CharField(max_length=16)
+    body = models.TextField()
+    holds_card_number = models.BooleanField()
+
+    def __str__(self) -> str:
+        return f"{self.payload_format} body of event {self.event_id}"
+
+
+class TransactionCompletion(models.Model):
+    """Seed 004's once-only rule: what the platform knows of one transaction of one tenant (keyed by the
+    transactionId in the events' data). The unique row is the decision: whichever ingest marks it completed first
+    sends TRANSACTION_COMPLETED; any later completion becomes TRANSACTION_STATUS_CHANGED with the old and new status
+    (notifications/ingest/completions.py)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+", db_index=False)  # uniq leads
+    transaction_id = models.CharField(max_length=128)
+    status = models.CharField(max_length=64, blank=True, default="", help_text="The last status seen")
+    completed = models.BooleanField(default=False)
+    completed_event_id = models.CharField(max_length=128, blank=True, default="",
+                                          help_text="eventId of the one TRANSACTION_COMPLETED sent")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "transaction_id"], name="uniq_transaction_completion"),
+        ]
+
+    def __str__(self) -> str:
+        completed = ", completed" if self.completed else ""
+        return f"transaction {self.transaction_id} ({self.status or 'unknown'}{completed})"
+
+
+class RewrittenEvent(models.Model):
+    """An event stored with another name or data than its message carried (a repeated TRANSACTION_COMPLETED becomes
+    TRANSACTION_STATUS_CHANGED), with the message as received: a redelivery of that message is then recognised as a
+    repeat of this event rather than as a reused eventId."""
+
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, primary_key=True, related_name="rewrite")
+    received_name = models.CharField(max_length=64)
+    received_data = models.JSONField()
+    reason = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.received_name} stored as another event ({self.reason})"

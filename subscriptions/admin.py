@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from subscriptions.catalog import SUBSCRIBABLE_EVENT_NAMES
 from subscriptions.destinations import MAX_URL_LENGTH, validate_destination_url
-from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription, Partner
+from subscriptions.models import ApiToken, AuditChannel, AuditEntry, EventSubscription, Partner, PayloadFormat
 from subscriptions.options import auth_summary, validate_rate_limit
 from subscriptions.services.partners import partner_create, partner_update, validate_tenant_id
 from subscriptions.services.secrets import subscription_secret_rotate
@@ -176,6 +176,11 @@ class EventSubscriptionForm(forms.ModelForm):
     advance_notification_periods = SimpleArrayField(
         forms.IntegerField(), required=False, help_text="Days before, comma separated (ADVANCE events only)."
     )
+    # Not required: left out (or blank), a new subscription gets `standard` and an existing one keeps its format.
+    payload_format = forms.ChoiceField(
+        choices=[("", "---------"), *PayloadFormat.choices], required=False, initial=PayloadFormat.STANDARD,
+        help_text="The body shape of the webhooks; the signature is the same for all.",
+    )
 
     class Meta:
         model = EventSubscription
@@ -188,6 +193,7 @@ class EventSubscriptionForm(forms.ModelForm):
             "retry_interval_seconds",
             "advance_notification_periods",
             "rate_limit_per_second",
+            "payload_format",
         )
 
     def _run(self, field: str, validator, value) -> None:
@@ -245,8 +251,9 @@ class DisabledFilter(admin.SimpleListFilter):
 @admin.register(EventSubscription)
 class EventSubscriptionAdmin(admin.ModelAdmin):
     form = EventSubscriptionForm
-    list_display = ("partner", "event_name", "destination", "is_enabled", "disabled_reason", "updated_at")
-    list_filter = ("is_enabled", DisabledFilter, "event_name", "partner")
+    list_display = ("partner", "event_name", "destination", "payload_format", "is_enabled", "disabled_reason",
+                    "updated_at")
+    list_filter = ("is_enabled", DisabledFilter, "payload_format", "event_name", "partner")
     search_fields = ("partner__tenant_id", "event_name", "destination")
     list_select_related = ("partner",)
     actions = ["enable_subscriptions", "disable_subscriptions", "rotate_secrets"]
@@ -298,6 +305,7 @@ class EventSubscriptionAdmin(admin.ModelAdmin):
                 retry_interval_seconds=data["retry_interval_seconds"],
                 advance_notification_periods=data.get("advance_notification_periods") or [],
                 options=DeliveryOptions(rate_limit_per_second=data.get("rate_limit_per_second")),
+                payload_format=data.get("payload_format") or None,
                 channel=ADMIN,
                 actor=_actor(request),
             )
@@ -312,6 +320,7 @@ class EventSubscriptionAdmin(admin.ModelAdmin):
             retry_interval_seconds=data["retry_interval_seconds"],
             advance_notification_periods=data.get("advance_notification_periods") or [],
             options=DeliveryOptions(rate_limit_per_second=data.get("rate_limit_per_second")),
+            payload_format=data.get("payload_format") or None,
             channel=ADMIN,
             actor=_actor(request),
         )

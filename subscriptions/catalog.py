@@ -35,6 +35,12 @@ _ENDPOINT = {
     "subscriptionEventName": ("string", "The eventName of the subscription this is about (one per eventName)"),
     "destination": ("string", "That subscription's destination URL"),
 }
+_CARD_CHANGE = {
+    "walletId": ("string", "Wallet id"),
+    "reason": ("string", "Why: ACTIVATED, LOCKED, UNLOCKED, BLOCKED, CLOSED (your request), EXPIRED, DORMANCY, "
+               "REISSUED or WALLET_CLOSED (the platform)"),
+    "channel": ("string", "PARTNER_API, SUPPORT or SYSTEM"),
+}
 _ADVANCE = {
     **_CARD,
     **_HOLDER,
@@ -57,6 +63,12 @@ class EventDefinition:
     # An urgent notice (security) is sent at once, even in the cardholder's quiet hours.
     urgent: bool = False
 
+    def example_data(self) -> dict:
+        """A plausible `data` object of this event, for the documentation (event types, the OpenAPI document)."""
+        example = {name: _example_value(name, json_type) for name, (json_type, _) in self.variables.items()}
+        example.update({k: v for k, v in _EXAMPLE_OVERRIDES.get(self.name, {}).items() if k in example})
+        return example
+
     def data_schema(self) -> dict:
         """JSON Schema of the event's `data` object."""
         return {
@@ -65,6 +77,41 @@ class EventDefinition:
             "required": list(self.required),
             "additionalProperties": True,
         }
+
+
+# Example values by variable name (then by JSON type) for the documentation's example bodies.
+_EXAMPLE_VALUES: dict[str, object] = {
+    "kitNo": "K0001", "cardId": "0b6c7a36-5c35-4f53-9b0a-7f0e0d3c9d11", "last4": "4242",
+    "customerId": "CUST0001", "cardholderName": "Asha Rao", "amount": "125.50", "currency": "INR",
+    "transactionId": "7f0e0d3c-1a2b-4c3d-8e9f-5c35b0c6a736", "merchantName": "Coffee House", "balance": "874.50",
+    "walletId": "9d11b0c6-7a36-4f53-9b0a-5c357f0e0d3c", "previousStatus": "ACTIVE", "newStatus": "LOCKED",
+    "transactionType": "AUTHORIZATION", "status": "APPROVED", "declineReason": "", "reason": "LOCKED",
+    "channel": "PARTNER_API", "expiryDate": "2030-12-31", "inactivationDate": "2027-03-01",
+    "lastActivityAt": "2026-03-01T09:15:00Z", "daysBefore": 30, "late": False, "previousLast4": "1881",
+    "walletProvider": "Google Pay", "authorized": True, "responseCode": "00", "otp": "482913",
+    "transactionStatus": "SUCCEEDED", "batchId": "B18ACCDF-DD86-4979-98A7-4DB74A0E1B4E",
+    "totalTransactionsCount": 3, "successTransactionCount": 3, "failedTransactionCount": 0,
+    "operationId": "ca0c57d2-b1c9-4bcd-9d5d-8d361cad6fdd", "kycStatus": "VERIFIED", "field": "email",
+    "purpose": "LOGIN", "feeType": "ANNUAL", "dueDate": "2026-04-01", "comment": "",
+    "subscriptionEventName": "TRANSACTION_NOTIFICATION", "destination": "https://your-app.com/webhooks",
+    "lastError": "HTTP 503", "message": "Test event for your ALL_EVENTS subscription.",
+}
+_EXAMPLE_BY_TYPE: dict[str, object] = {"string": "example", "integer": 1, "boolean": True, "number": 1.5}
+# Where an event's example differs from the generic one (a decline declines, a reversal reverses).
+_EXAMPLE_OVERRIDES: dict[str, dict[str, object]] = {
+    "TRANSACTION_NOTIFICATION": {"transactionType": "AUTHORIZATION"},
+    "CARD_TRANSACTION_DECLINED": {"declineReason": "INSUFFICIENT_FUNDS"},
+    "CARD_TRANSACTION_CLEARING_FAILED": {"reason": "CARD_NOT_ACTIVE"},
+    "CARD_STATUS_CHANGED": {"newStatus": "INACTIVE", "reason": "DORMANCY", "channel": "SYSTEM"},
+    "TRANSACTION_STATUS_CHANGED": {"previousStatus": "SUCCEEDED", "newStatus": "REVERSED"},
+    "WALLET_STATUS_CHANGED": {"reason": "SUSPECTED_FRAUD", "comment": "Unusual spend pattern"},
+    "CARD_BLOCKED": {"reason": "LOST_CARD"},
+    "SUBSCRIPTION_DISABLED": {"reason": "Every attempt failed for 5 days"},
+}
+
+
+def _example_value(name: str, json_type: str) -> object:
+    return _EXAMPLE_VALUES.get(name, _EXAMPLE_BY_TYPE.get(json_type, "example"))
 
 
 def _e(name, category, event_type, description, variables, required=("kitNo",), **flags) -> EventDefinition:
@@ -83,7 +130,7 @@ CARD, TXN, WALLET, CUSTOMER, FEES, PLATFORM = (
 _DEFINITIONS = [
     # Seed 001: the seven subscribable events.
     _e("KIT_STATUS_UPDATE", CARD, "INSTANT", "Card/kit status changes (activation, blocking, closure)",
-       {**_CARD, **_HOLDER, **_STATUS}, customer_facing=True),
+       {**_CARD, **_HOLDER, **_STATUS, **_CARD_CHANGE}, customer_facing=True),
     _e("TRANSACTION_NOTIFICATION", TXN, "INSTANT", "All transactions including recon",
        {**_TXN, **_HOLDER, "transactionType": ("string", "LOAD, AUTHORIZATION, CLEARING, REFUND, REVERSAL…"),
         "status": ("string", "APPROVED or DECLINED"), "declineReason": ("string", "Why it was declined")},
@@ -112,7 +159,7 @@ _DEFINITIONS = [
        {**_CARD, "authorized": ("boolean", "Whether the card was authorized"),
         "responseCode": ("string", "Network response code")}),
     _e("CARD_STATUS_CHANGED", CARD, "INSTANT", "Card changed status to active or inactive",
-       {**_CARD, **_STATUS}),
+       {**_CARD, **_STATUS, **_CARD_CHANGE}),
     _e("CARD_PIN_CHANGED", CARD, "INSTANT", "The card PIN was set or changed", {**_CARD, **_HOLDER},
        customer_facing=True, urgent=True),
     _e("CARD_TOKENIZED", CARD, "INSTANT", "The card was provisioned to a mobile wallet",
@@ -136,7 +183,11 @@ _DEFINITIONS = [
        {**_TXN, **_HOLDER, "otp": ("string", "One-time code")}, customer_facing=True, urgent=True),
     _e("TRANSACTION_STATUS_CHANGED", TXN, "INSTANT", "A transaction changed status",
        {**_TXN, "previousStatus": ("string", "Old status"), "newStatus": ("string", "New status")}),
-    _e("TRANSACTION_COMPLETED", TXN, "INSTANT", "A transaction request completed; sent once", _TXN),
+    _e("TRANSACTION_COMPLETED", TXN, "INSTANT",
+       "A transaction request completed; sent once per transactionId (a later completion or change of the same "
+       "transaction arrives as TRANSACTION_STATUS_CHANGED)",
+       {**_TXN, "transactionStatus": ("string", "The transaction's status on completion, e.g. SUCCEEDED or FAILED")},
+       required=("transactionId",)),
     _e("TRANSACTION_BATCH_COMPLETED", TXN, "INSTANT", "A batch of transactions completed",
        {"batchId": ("string", "Batch id"), "totalTransactionsCount": ("integer", "Total"),
         "successTransactionCount": ("integer", "Succeeded"), "failedTransactionCount": ("integer", "Failed")},

@@ -68,6 +68,14 @@ class ApiToken(models.Model):
         return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+class PayloadFormat(models.TextChoices):
+    """The body shape a subscription's webhooks carry (DESIGN.md "Subscription options"); the signature is the same."""
+
+    STANDARD = "standard", "Standard (the platform's envelope)"
+    ISSUER = "issuer", "Issuer envelope (operation, sub_operation, status)"
+    P2C = "p2c", "P2C (EventId, EventName, Data in PascalCase)"
+
+
 def generate_signing_secret() -> str:
     """A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
@@ -118,6 +126,7 @@ class EventSubscription(models.Model):
     max_retries = models.PositiveSmallIntegerField(default=settings.WEBHOOK_DEFAULT_MAX_RETRIES)
     retry_interval_seconds = models.PositiveIntegerField(default=settings.WEBHOOK_DEFAULT_RETRY_INTERVAL_SECONDS)
     advance_notification_periods = ArrayField(models.PositiveIntegerField(), default=list, blank=True)
+    payload_format = models.CharField(max_length=16, choices=PayloadFormat.choices, default=PayloadFormat.STANDARD)
     secret_encrypted = models.TextField(editable=False)
     previous_secret_encrypted = models.TextField(blank=True, default="", editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)

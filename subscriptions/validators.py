@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from subscriptions.catalog import ALL_EVENTS, EVENT_CATALOG, SUBSCRIBABLE_EVENT_NAMES, is_advance
+from subscriptions.models import PayloadFormat
 
 MAX_RETRIES_MIN, MAX_RETRIES_MAX = 0, 20
 RETRY_INTERVAL_MIN, RETRY_INTERVAL_MAX = 1, 24 * 60 * 60
@@ -81,3 +82,14 @@ def normalize_advance_periods(*, event_name: str, periods: Iterable[int] | None)
             code="too_many_periods",
         )
     return unique
+
+
+def payload_format_error(value: object) -> str:
+    """The message for a payloadFormat that is not one of the allowed values (it names them)."""
+    shown = "null" if value is None else (repr(value)[:40] if not isinstance(value, str) else f"'{value[:40]}'")
+    return f"{shown} is not a payloadFormat. Allowed values: {', '.join(PayloadFormat.values)}."
+
+
+def validate_payload_format(value: str) -> None:
+    if value not in PayloadFormat.values:
+        raise ValidationError(payload_format_error(value), code="invalid_payload_format")

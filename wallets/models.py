@@ -76,6 +76,7 @@ class Card(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "ACTIVE", "Active"
         INACTIVE = "INACTIVE", "Inactive (dormant)"
+        LOCKED = "LOCKED", "Locked (temporarily)"
         EXPIRED = "EXPIRED", "Expired"
         REPLACED = "REPLACED", "Replaced by reissue"
         BLOCKED = "BLOCKED", "Blocked"
@@ -212,6 +213,7 @@ class CardTransaction(models.Model):
         LOAD = "LOAD", "Load"
         DEPOSIT = "DEPOSIT", "Deposit"
         AUTHORIZATION = "AUTHORIZATION", "Authorization"
+        CLEARING_PENDING = "CLEARING_PENDING", "Clearing pending"
         CLEARING = "CLEARING", "Clearing"
         REFUND = "REFUND", "Refund"
         REVERSAL = "REVERSAL", "Reversal"
@@ -226,6 +228,7 @@ class CardTransaction(models.Model):
         CARD_EXPIRED = "CARD_EXPIRED", "The card's expiry date has passed"
         WALLET_STATUS = "WALLET_STATUS", "The wallet's status does not allow this transaction"
         INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS", "Insufficient funds"
+        SIMULATED = "SIMULATED", "Declined on request (sandbox forceDecline)"
 
     transaction_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")

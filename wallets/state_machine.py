@@ -54,6 +54,10 @@ SUPPORT_ONLY_TRANSITIONS: dict[WalletStatus, frozenset[WalletStatus]] = {
 
 TERMINAL: frozenset[WalletStatus] = frozenset({S.CLOSED, S.EXPIRED})
 
+# Releasing a FRAUD wallet (it may transact again) closes a fraud investigation: the move needs a written comment,
+# the investigation's conclusion. Moving it on to BLOCKED or CLOSED keeps the money frozen and needs none.
+COMMENT_REQUIRED_MOVES: frozenset[tuple[WalletStatus, WalletStatus]] = frozenset({(S.FRAUD, S.ACTIVE)})
+
 TRANSACTIONS_ALLOWED: dict[WalletStatus, frozenset[TransactionKind]] = {
     S.ACTIVE: frozenset({TransactionKind.CREDIT, TransactionKind.DEBIT, TransactionKind.REFUND}),
     S.CREDIT_FREEZE: frozenset({TransactionKind.DEBIT}),
@@ -86,3 +90,18 @@ def transaction_allowed(status: str, kind: TransactionKind | str) -> bool:
 
     A refund is a credit, so it is allowed wherever credits are, and also in REFUND_ONLY."""
     return TransactionKind(kind) in TRANSACTIONS_ALLOWED.get(WalletStatus(status), frozenset())
+
+
+def is_support_only(current: str, target: str) -> bool:
+    """Whether only support staff (or the system) may make this move: a partner asking for it must ask support."""
+    return WalletStatus(target) in SUPPORT_ONLY_TRANSITIONS.get(WalletStatus(current), frozenset())
+
+
+def support_only_sources(target: str) -> frozenset[WalletStatus]:
+    """The statuses from which moving to `target` is a support-only move."""
+    return frozenset(source for source, targets in SUPPORT_ONLY_TRANSITIONS.items() if WalletStatus(target) in targets)
+
+
+def comment_required(current: str, target: str) -> bool:
+    """Whether this move needs a written comment whatever its reason (releasing a FRAUD wallet)."""
+    return (WalletStatus(current), WalletStatus(target)) in COMMENT_REQUIRED_MOVES

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from wallets.apis.card_status import CardActivateApi, CardBlockApi, CardCloseApi, CardLockApi, CardUnlockApi
 from wallets.apis.cardholders import CardholderDetailApi, CardholdersApi
 from wallets.apis.cards import CardDetailApi, CardReissueApi, CardsApi, CardTransactionsApi
 from wallets.apis.products import ProductsApi
@@ -18,5 +19,10 @@ urlpatterns = [
     path("cards/<str:card_id>", CardDetailApi.as_view(), name="card-detail"),
     path("cards/<str:card_id>/transactions", CardTransactionsApi.as_view(), name="card-transactions"),
     path("cards/<str:card_id>/reissue", CardReissueApi.as_view(), name="card-reissue"),
+    path("cards/<str:card_id>/activate", CardActivateApi.as_view(), name="card-activate"),
+    path("cards/<str:card_id>/lock", CardLockApi.as_view(), name="card-lock"),
+    path("cards/<str:card_id>/unlock", CardUnlockApi.as_view(), name="card-unlock"),
+    path("cards/<str:card_id>/block", CardBlockApi.as_view(), name="card-block"),
+    path("cards/<str:card_id>/close", CardCloseApi.as_view(), name="card-close"),
     path("simulate/transactions", SimulateTransactionApi.as_view(), name="simulate-transactions"),
 ]

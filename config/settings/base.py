@@ -367,3 +367,8 @@ WEBHOOK_OAUTH_TOKEN_LEEWAY_SECONDS = env.int("WEBHOOK_OAUTH_TOKEN_LEEWAY_SECONDS
 RECOVER_MAX_WINDOW_DAYS = env.int("RECOVER_MAX_WINDOW_DAYS", default=14)
 # `auth.type` (request and response) is one enum component.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["EndpointAuthTypeEnum"] = ["oauth2", "mtls", "basic"]
+
+# CARD STATUS AND THE SUPPORT CONSOLE (issue 16; docs/wallets.md)
+# Where partners ask for a support-only wallet status move (an email address or URL), named in the 409 that refuses
+# such a move through the API; empty: "the platform's support team".
+WALLETS_SUPPORT_CONTACT = env.str("WALLETS_SUPPORT_CONTACT", default="")

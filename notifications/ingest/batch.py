@@ -14,10 +14,12 @@ from django.utils import timezone
 
 from notifications import bulk, guards, jsoncodec, queue
 from notifications.ingest import sql
+from notifications.ingest.bodies import event_bodies_store
+from notifications.ingest.completions import rewrites_store, transactions_once
 from notifications.ingest.dead_letters import dead_letter, dead_letters_log, dead_letters_store, tenant_problem
 from notifications.ingest.parsing import InvalidMessage, ParsedMessage, RawMessage, parse_message
 from notifications.models import DeadLetter, Event, WebhookDelivery
-from notifications.webhooks.payloads import webhook_body
+from notifications.webhooks.payloads import STANDARD, webhook_body
 from notifications.webhooks.planning import DELIVERY_COLUMNS, leased_delivery_rows, subscription_wants
 from subscriptions.catalog import get_event
 
@@ -143,6 +145,9 @@ def _ingest_batch_once(messages: list[RawMessage]) -> IngestResult:
             elif stored_before[key] != _content(p):
                 dead.append(dead_letter(p.raw, *REUSED))
         result.duplicates = len(parsed) - len(fresh) - sum(d.reason_code == REUSED[0] for d in dead)
+        # Seed 004: one TRANSACTION_COMPLETED per transaction; a later one becomes TRANSACTION_STATUS_CHANGED.
+        fresh, incomplete, rewritten = transactions_once(fresh, partners)
+        dead.extend(incomplete)
 
         # Events are written as COPY rows, not model instances (building those was a fifth of the bridge's time).
         # A customer-facing event is written `messages_planned = false`: the messaging worker plans its messages
@@ -171,15 +176,20 @@ def _ingest_batch_once(messages: list[RawMessage]) -> IngestResult:
             event_rows.append(row)
             stored.append((pk, p, definition.event_type, partners[p.tenant_id]))
         bulk.copy_rows(Event._meta.db_table, sql.EVENT_COLUMNS, event_rows)
+        rewrites_store([(pk, p) for pk, p, _, _ in stored], rewritten)
         result.events_created = len(stored)
         result.event_ids = [p.event_id for _, p, _, _ in stored]
 
         # One delivery per wanting subscription, written leased to the task that will send it (webhooks.planning).
         targets: dict[int, list[tuple[int, int]]] = defaultdict(list)  # subscription -> (event pk, partner pk)
+        other_formats: dict[int, set[str]] = defaultdict(set)  # event pk -> body formats besides the standard one
         for pk, p, event_type, tenant in stored:
             for sub in tenant.subscriptions:
                 if subscription_wants(sub, event_name=p.event_name, event_type=event_type, data=p.data):
                     targets[sub.pk].append((pk, tenant.pk))
+                    if sub.payload_format != STANDARD:
+                        other_formats[pk].add(sub.payload_format)
+        event_bodies_store(stored=stored, sequences=sequences, formats=other_formats)
         delivery_ids = iter(bulk.next_ids(WebhookDelivery._meta.db_table, sum(map(len, targets.values()))))
         delivery_rows, result.delivery_batches = leased_delivery_rows(targets, delivery_ids=delivery_ids, now=now)
         bulk.copy_rows(WebhookDelivery._meta.db_table, DELIVERY_COLUMNS, delivery_rows)

@@ -15,13 +15,14 @@ from notifications.outbox import outbox_add_many, outbox_message
 from notifications.sweep import sql
 from notifications.sweep.advance import local_midnight
 from notifications.sweep.report import DORMANCY, EXPIRY, SkipReason, SweepProgress, SweepRow, SweepRun, notice_event_id
+from wallets.card_state_machine import EXPIRABLE_STATUSES
 from wallets.models import Card
 from wallets.services.cards import card_expire, card_inactivate_for_dormancy
 
 logger = logging.getLogger(__name__)
 
-# Cards the on-the-day step may move: a dormant card still expires; blocked, closed or replaced ones do not.
-EXPIRABLE_STATUSES = (Card.Status.ACTIVE, Card.Status.INACTIVE)
+# Cards the on-the-day step may expire (the card status table's): a dormant or locked card still expires; blocked,
+# closed or replaced ones do not. Each change also emits KIT_STATUS_UPDATE and CARD_STATUS_CHANGED (card_status).
 
 
 class OnTheDayStep(ABC):

@@ -27,6 +27,7 @@ from notifications import guards, leases
 from notifications.models import WebhookDelivery
 from notifications.slots import TENANT_THREADS
 from notifications.webhooks import sql
+from notifications.webhooks.bodies import bodies_complete
 from notifications.webhooks.endpoint_auth import NO_CREDENTIALS, request_credentials
 from notifications.webhooks.ratelimit import rate_limit_acquire, window_seconds
 from notifications.webhooks.recording import BatchOutcome, record_batch
@@ -126,6 +127,7 @@ def _claim_and_send(
         claimed += sql.claim_deliveries(delivery_ids, claim_token)
     if not claimed:
         return None
+    claimed = bodies_complete(claimed)  # bodies in a payloadFormat ingest did not render
     subscriptions = sql.subscriptions_by_id({c.subscription_id for c in claimed})
     secrets = {sid: sub.signing_secrets() for sid, sub in subscriptions.items()}
     credentials = {sid: request_credentials(sub) for sid, sub in subscriptions.items()}

@@ -1,9 +1,17 @@
-"""Webhook bodies: what a partner's endpoint receives, serialised once per event and stored, so every attempt signs
-and sends the same bytes."""
+"""Webhook bodies: what a partner's endpoint receives, serialised once per event and format and stored, so every
+attempt signs and sends the same bytes. The interface ingest renders bodies through; the formats themselves live in
+`notifications.webhooks.formats`."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from notifications import jsoncodec
+from notifications.webhooks.formats import EventFields, render_checked
+from notifications.webhooks.formats.standard import standard_envelope
+from subscriptions.models import PayloadFormat
+
+__all__ = ["STANDARD", "EventFields", "render_checked", "webhook_body"]
+
+STANDARD = PayloadFormat.STANDARD.value
 
 
 def webhook_body(
@@ -17,16 +25,9 @@ def webhook_body(
     entity_id: str = "",
     sequence: int | None = None,
 ) -> str:
-    """The webhook envelope of DESIGN.md: `entityId` and `sequence` only when the event named an entity."""
-    envelope = {
-        "eventId": event_id,
-        "eventName": event_name,
-        "eventType": event_type,
-        "tenantId": tenant_id,
-        "occurredAt": occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "data": data,
-    }
-    if entity_id:
-        envelope["entityId"] = entity_id
-        envelope["sequence"] = sequence
-    return jsoncodec.dumps(envelope)
+    """The `standard` body, the webhook envelope of DESIGN.md: `entityId` and `sequence` only when the event named an
+    entity. Stored on the event itself."""
+    return jsoncodec.dumps(standard_envelope(EventFields(
+        event_id=event_id, event_name=event_name, event_type=event_type, tenant_id=tenant_id,
+        occurred_at=occurred_at, data=data, entity_id=entity_id, sequence=sequence,
+    )))

@@ -28,6 +28,7 @@ class SubscriptionTarget:
     pk: int
     event_name: str
     advance_notification_periods: list[int]
+    payload_format: str = "standard"  # which body its deliveries send (webhooks.formats)
 
 
 def subscription_wants(subscription: SubscriptionTarget, *, event_name: str, event_type: str, data: dict) -> bool:

@@ -11,12 +11,14 @@ from django.db.models import JSONField
 from django.utils import timezone
 
 from notifications import guards, jsoncodec, leases
-from notifications.models import DeliveryAttempt, DeliveryStatus, Event, WebhookDelivery
-from subscriptions.models import EventSubscription
+from notifications.models import DeliveryAttempt, DeliveryStatus, Event, EventBody, WebhookDelivery
+from subscriptions.models import EventSubscription, PayloadFormat
 
 _SUBSCRIPTIONS = connection.ops.quote_name(EventSubscription._meta.db_table)
 _EVENTS = connection.ops.quote_name(Event._meta.db_table)
 _ATTEMPTS = connection.ops.quote_name(DeliveryAttempt._meta.db_table)
+_BODIES = connection.ops.quote_name(EventBody._meta.db_table)
+_STANDARD = PayloadFormat.STANDARD.value
 
 DELIVERIES = leases.LeasedTable(
     model=WebhookDelivery,
@@ -37,22 +39,35 @@ class Claimed:
     subscription_id: int
     attempts_before_replay: int = 0
     event_id: str = ""  # the eventId (webhook-id header)
-    body: str = ""  # the exact webhook body stored at ingest
+    body: str | None = ""  # the exact webhook body stored at ingest, in the subscription's format (None: not stored)
     holds_card_number: bool | None = None  # the guard's verdict taken at ingest (None: not taken)
+    payload_format: str = _STANDARD
 
     def refused_by_card_guard(self) -> bool:
         return guards.contains_card_number(self.body) if self.holds_card_number is None else self.holds_card_number
 
 
+# The body of the subscription's format: the standard one is on the event, the others are EventBody rows (NULL
+# when none was stored: webhooks.bodies renders it then). The condition on the subscription alone becomes a one-time
+# filter of the lateral scan, so a standard subscription's delivery does not probe the EventBody index at all.
+_FORMAT_BODY = f"""
+    CASE WHEN s.payload_format = '{_STANDARD}' THEN e.body ELSE b.body END,
+    CASE WHEN s.payload_format = '{_STANDARD}' THEN e.holds_card_number ELSE b.holds_card_number END,
+    s.payload_format"""
+_FORMAT_BODY_JOIN = f"""LEFT JOIN LATERAL (SELECT body, holds_card_number FROM {_BODIES}
+                                       WHERE s.payload_format <> '{_STANDARD}' AND event_id = e.id
+                                             AND payload_format = s.payload_format LIMIT 1) AS b ON true"""  # noqa: S608
+
 # Claim and read what is sent (eventId and body) in one round trip; the event is reached by primary key.
 _CLAIM_SQL = f"""
     WITH claimed AS ({leases.claim_statement(
         DELIVERIES, returning="d.id, d.attempt_count, d.event_id, d.subscription_id, d.attempts_before_replay")})
-    SELECT c.id, c.attempt_count, c.event_id, c.subscription_id, c.attempts_before_replay, e.event_id, e.body,
-           e.holds_card_number
+    SELECT c.id, c.attempt_count, c.event_id, c.subscription_id, c.attempts_before_replay, e.event_id,{_FORMAT_BODY}
       FROM claimed c
-           CROSS JOIN LATERAL (SELECT event_id, body, holds_card_number FROM {_EVENTS}
+           CROSS JOIN LATERAL (SELECT id, event_id, body, holds_card_number FROM {_EVENTS}
                                 WHERE id = c.event_id LIMIT 1) AS e
+           JOIN {_SUBSCRIPTIONS} s ON s.id = c.subscription_id
+           {_FORMAT_BODY_JOIN}
      ORDER BY c.id
 """  # noqa: S608 - names from the models' metadata
 
@@ -60,12 +75,13 @@ _CLAIM_SQL = f"""
 # pipeline (docs/profiles/). `is_enabled` tells which were disabled meanwhile (they are released, not sent).
 _TAKE_SQL = f"""
     SELECT d.id, d.attempt_count + 1, d.event_id, d.subscription_id, d.attempts_before_replay,
-           e.event_id, e.body, e.holds_card_number, s.is_enabled
+           e.event_id,{_FORMAT_BODY}, s.is_enabled
       FROM unnest(%(ids)s::bigint[]) AS x(id)
            CROSS JOIN LATERAL (SELECT * FROM {DELIVERIES.table} WHERE id = x.id LIMIT 1) AS d
-           CROSS JOIN LATERAL (SELECT event_id, body, holds_card_number FROM {_EVENTS}
+           CROSS JOIN LATERAL (SELECT id, event_id, body, holds_card_number FROM {_EVENTS}
                                 WHERE id = d.event_id LIMIT 1) AS e
            JOIN {_SUBSCRIPTIONS} s ON s.id = d.subscription_id
+           {_FORMAT_BODY_JOIN}
      WHERE {leases.take_condition("d")}
      ORDER BY d.id
 """  # noqa: S608 - names from the models' metadata
@@ -117,7 +133,7 @@ def take_leased(delivery_ids: list[int], claim_token: uuid.UUID) -> tuple[list[C
     with connection.cursor() as cursor:
         cursor.execute(_TAKE_SQL, leases.claim_params(DELIVERIES, delivery_ids, claim_token, timezone.now()))
         rows = cursor.fetchall()
-    return [Claimed(*row[:8]) for row in rows if row[8]], [row[0] for row in rows if not row[8]]
+    return [Claimed(*row[:9]) for row in rows if row[9]], [row[0] for row in rows if not row[9]]
 
 
 def record_outcomes(*, claim_token: uuid.UUID, delivery_ids: list[int], attempts: list[tuple],

@@ -9,7 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.partner_api.openapi import error_responses
+from notifications.webhooks.formats import example_bodies
 from subscriptions import selectors
+from subscriptions.apis.webhook_bodies import ExampleBodiesSerializer
 from subscriptions.catalog import ALL_EVENTS, CATEGORIES
 from subscriptions.models import TokenLevel
 from subscriptions.validators import EVENT_NAME_MAX_LENGTH
@@ -53,6 +55,19 @@ class EventTypeOutputSerializer(serializers.Serializer):
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_dataSchema(self, definition) -> dict:
         return definition.data_schema()
+
+
+class EventTypeDetailOutputSerializer(EventTypeOutputSerializer):
+    exampleBodies = serializers.SerializerMethodField(
+        help_text="An example webhook body of this event in each payloadFormat (standard, issuer, p2c)."
+    )
+
+    class Meta:
+        ref_name = "EventTypeDetail"
+
+    @extend_schema_field(ExampleBodiesSerializer)
+    def get_exampleBodies(self, definition) -> dict:
+        return example_bodies(definition)
 
 
 class EventTypeListApi(APIView):
@@ -101,13 +116,14 @@ class EventTypeListApi(APIView):
 
 class EventTypeDetailApi(APIView):
     required_level = {"GET": TokenLevel.READ_ONLY}
-    OutputSerializer = EventTypeOutputSerializer
+    OutputSerializer = EventTypeDetailOutputSerializer
 
     @extend_schema(
         operation_id="event_types_retrieve",
         tags=[TAG_EVENT_TYPES],
         summary="Get one event type",
-        description="One catalog entry with its variables and the JSON Schema of its `data`.",
+        description="One catalog entry with its variables, the JSON Schema of its `data`, and an example webhook "
+        "body in each payloadFormat (`exampleBodies`: standard, issuer, p2c).",
         parameters=[OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, description="eventName")],
         responses={200: OpenApiResponse(OutputSerializer, description="The event type."), **error_responses(404)},
     )

@@ -9,7 +9,7 @@ from rest_framework.exceptions import ValidationError as DrfValidationError
 from config.partner_api.fields import StrictCharField, StrictInputSerializer, StrictIntegerField
 from subscriptions.catalog import ALL_EVENTS
 from subscriptions.destinations import MAX_URL_LENGTH, validate_destination_url
-from subscriptions.models import EndpointAuthType, SignatureScheme
+from subscriptions.models import EndpointAuthType, PayloadFormat, SignatureScheme
 from subscriptions.options import HEADER_NAME_MAX_LENGTH, HEADER_VALUE_MAX_LENGTH, MAX_HEADERS, RATE_LIMIT_MAX
 from subscriptions.validators import (
     ADVANCE_PERIOD_MAX_DAYS,
@@ -19,6 +19,7 @@ from subscriptions.validators import (
     MAX_RETRIES_MIN,
     RETRY_INTERVAL_MAX,
     RETRY_INTERVAL_MIN,
+    payload_format_error,
     validate_event_name,
 )
 
@@ -182,3 +183,24 @@ class AuthOutputSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "EndpointAuth"
+
+
+class PayloadFormatField(serializers.ChoiceField):
+    """`payloadFormat`: a JSON string, one of the allowed values; anything else is a 400 that names them."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            "The body shape of this subscription's webhooks (the signature and headers are the same for all): "
+            "`standard` (default) the platform's envelope; `issuer` the envelope `operation`, `sub_operation`, "
+            "`operation_id` (= eventId), `status` (SUCCESS, CANCELLED or FAILED), `reason`, `data`; `p2c` "
+            "`EventId`, `EventName`, `Data` with PascalCase names. See GET /event-types/{name} for each event's "
+            "example in every format.",
+        )
+        kwargs.setdefault("error_messages", {"null": payload_format_error(None)})
+        super().__init__(choices=PayloadFormat.values, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or data not in PayloadFormat.values:
+            raise DrfValidationError([payload_format_error(data)], code="invalid_choice")
+        return data

@@ -25,6 +25,7 @@ from subscriptions.apis.fields import (
     AuthOutputSerializer,
     DestinationField,
     EventNameField,
+    PayloadFormatField,
     RetryConfigInputSerializer,
     RetryConfigOutputSerializer,
     advance_periods_field,
@@ -32,8 +33,9 @@ from subscriptions.apis.fields import (
     rate_limit_field,
     signature_scheme_field,
 )
+from subscriptions.apis.webhook_bodies import WEBHOOK_CALLBACK
 from subscriptions.catalog import get_event
-from subscriptions.models import EventSubscription, TokenLevel
+from subscriptions.models import EventSubscription, PayloadFormat, TokenLevel
 from subscriptions.options import KEEP, auth_public_view
 from subscriptions.services.subscriptions import (
     DeliveryOptions,
@@ -61,6 +63,10 @@ class SubscriptionOutputSerializer(serializers.Serializer):
         child=serializers.IntegerField(),
         required=False,
         help_text="Present only for ADVANCE events and ALL_EVENTS. Empty: the platform's default schedule.",
+    )
+    payloadFormat = serializers.ChoiceField(
+        source="payload_format", choices=PayloadFormat.values,
+        help_text="The body shape of this subscription's webhooks: standard, issuer or p2c.",
     )
     disabledReason = serializers.SerializerMethodField(
         help_text="Why the subscription is disabled (by the partner, support, or after repeated delivery "
@@ -165,6 +171,7 @@ _SUBSCRIPTION_EXAMPLE = {
     "isEnabled": True,
     "destination": "https://your-app.com/webhooks/transactions",
     "retryConfig": {"maxRetries": 3, "retryIntervalSeconds": 60},
+    "payloadFormat": "standard",
     "disabledReason": None,
     "disabledAt": None,
     "createdAt": "2026-02-12T10:30:00Z",
@@ -225,6 +232,7 @@ class SubscriptionCreateApi(APIView):
         rateLimitPerSecond = rate_limit_field(required=False)
         auth = AuthInputSerializer(required=False, allow_null=True)
         signatureScheme = signature_scheme_field(required=False)
+        payloadFormat = PayloadFormatField(required=False)
 
         class Meta:
             ref_name = "EventSubscriptionCreate"
@@ -281,6 +289,7 @@ class SubscriptionCreateApi(APIView):
                            response_only=True,
                            status_codes=["201"]),
         ],
+        callbacks=[WEBHOOK_CALLBACK],
     )
     def post(self, request):
         serializer = SubscriptionCreateApi.InputSerializer(data=request.data)
@@ -299,6 +308,7 @@ class SubscriptionCreateApi(APIView):
                 retry_interval_seconds=retry.get("retryIntervalSeconds"),
                 advance_notification_periods=data.get("advanceNotificationPeriods"),
                 options=delivery_options(data),
+                payload_format=data.get("payloadFormat"),
                 channel=channel,
                 actor=actor,
             )
@@ -332,6 +342,7 @@ class SubscriptionUpdateApi(APIView):
         rateLimitPerSecond = rate_limit_field(required=False)
         auth = AuthInputSerializer(required=False, allow_null=True, help_text="null removes it.")
         signatureScheme = signature_scheme_field(required=False)
+        payloadFormat = PayloadFormatField(required=False)
 
         class Meta:
             ref_name = "EventSubscriptionUpdate"
@@ -377,6 +388,7 @@ class SubscriptionUpdateApi(APIView):
                 retry_interval_seconds=retry.get("retryIntervalSeconds"),
                 advance_notification_periods=data.get("advanceNotificationPeriods"),
                 options=delivery_options(data),
+                payload_format=data.get("payloadFormat"),
                 channel=channel,
                 actor=actor,
             )

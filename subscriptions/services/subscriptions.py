@@ -13,7 +13,7 @@ from notifications.models import DeliveryStatus, WebhookDelivery
 from notifications.outbox import publish_endpoint_event
 from notifications.queue import trigger_requeue_due_work
 from subscriptions.destinations import validate_destination_url
-from subscriptions.models import AuditChannel, EventSubscription, Partner, SignatureScheme
+from subscriptions.models import AuditChannel, EventSubscription, Partner, PayloadFormat, SignatureScheme
 from subscriptions.options import (
     KEEP,
     NO_AUTH,
@@ -32,6 +32,7 @@ from subscriptions.validators import (
     normalize_advance_periods,
     validate_event_name,
     validate_max_retries,
+    validate_payload_format,
     validate_retry_interval_seconds,
 )
 
@@ -53,6 +54,7 @@ def subscription_snapshot(subscription: EventSubscription) -> dict[str, Any]:
         "max_retries": subscription.max_retries,
         "retry_interval_seconds": subscription.retry_interval_seconds,
         "advance_notification_periods": list(subscription.advance_notification_periods or []),
+        "payload_format": subscription.payload_format,
         "disabled_reason": subscription.disabled_reason,
         "disabled_at": iso_or_none(subscription.disabled_at),
         # Header names only: values may be credentials and are never audited (nor logged).
@@ -150,6 +152,7 @@ def _validate_subscription_fields(
     advance_notification_periods: list[int] | None,
     options: DeliveryOptions = NO_OPTIONS,
     current_auth_settings: AuthSettings = NO_AUTH,
+    payload_format: str | None = None,
 ) -> tuple[list[int] | None, dict[str, Any]]:
     """Apply every field rule, collecting errors under the API's field names; returns the normalised periods and
     the validated delivery options."""
@@ -170,6 +173,8 @@ def _validate_subscription_fields(
         check("retryConfig.maxRetries", validate_max_retries, max_retries)
     if retry_interval_seconds is not None:
         check("retryConfig.retryIntervalSeconds", validate_retry_interval_seconds, retry_interval_seconds)
+    if payload_format is not None:
+        check("payloadFormat", validate_payload_format, payload_format)
     periods = None
     # Whether periods are allowed depends on the event's type, which is unknowable for an invalid eventName.
     if advance_notification_periods is not None and "eventName" not in errors:
@@ -196,6 +201,7 @@ def subscription_create(
     retry_interval_seconds: int | None = None,
     advance_notification_periods: list[int] | None = None,
     options: DeliveryOptions = NO_OPTIONS,
+    payload_format: str | None = None,
 ) -> EventSubscription:
     """Create the partner's subscription for `event_name` with a new signing secret (or Ed25519 key).
 
@@ -208,6 +214,7 @@ def subscription_create(
         retry_interval_seconds=retry_interval_seconds,
         advance_notification_periods=advance_notification_periods or [],
         options=options,
+        payload_format=payload_format,
     )
     # The friendly check; the unique constraint below settles a race between two concurrent creates.
     if EventSubscription.objects.filter(partner=partner, event_name=event_name).exists():
@@ -222,6 +229,7 @@ def subscription_create(
             default_retry_interval_seconds() if retry_interval_seconds is None else retry_interval_seconds
         ),
         advance_notification_periods=periods or [],
+        payload_format=payload_format or PayloadFormat.STANDARD,
     )
     if not is_enabled:
         subscription.disabled_at = timezone.now()
@@ -258,6 +266,7 @@ def subscription_update(
     retry_interval_seconds: int | None = None,
     advance_notification_periods: list[int] | None = None,
     options: DeliveryOptions = NO_OPTIONS,
+    payload_format: str | None = None,
 ) -> EventSubscription:
     """Change the given fields; a field passed as None (an option passed as KEEP) keeps its value.
 
@@ -273,6 +282,7 @@ def subscription_update(
         advance_notification_periods=advance_notification_periods,
         options=options,
         current_auth_settings=current_auth(locked),
+        payload_format=payload_format,
     )
     before = subscription_snapshot(locked)
     now = timezone.now()
@@ -285,6 +295,9 @@ def subscription_update(
     if periods is not None:
         locked.advance_notification_periods = periods
     notes = _apply_options(locked, option_values)
+    if payload_format is not None:
+        # Deliveries not sent yet go out in the new format too (webhooks.bodies renders what ingest did not).
+        locked.payload_format = payload_format
     re_enabled = is_enabled is True and not locked.is_enabled
     if is_enabled is False and locked.is_enabled:
         locked.is_enabled = False

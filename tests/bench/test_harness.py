@@ -5,7 +5,7 @@ import pytest
 
 from bench import common
 from bench.pipeline import Bench, Run
-from bench.report import check, isolation, print_all
+from bench.report import check, format_costs, isolation, print_all
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -65,3 +65,27 @@ def test_each_mixed_run_is_compared_with_the_alone_runs_around_it():
     assert ratios["control"] == [pytest.approx(1.0)]
     target = next(line for line in check(results) if "5 s endpoint" in line[0])
     assert target[2] is True and "97%" in target[1]
+
+
+def _format_run(throughput: float, cpu_us: int) -> dict:
+    return {"main": {"throughput": throughput},
+            "resources": {"processes": {"bridge1": {"cpu_us_per_delivery": cpu_us // 4, "peak_rss_mb": 120},
+                                        "worker1": {"cpu_us_per_delivery": cpu_us - cpu_us // 4,
+                                                    "peak_rss_mb": 120}}}}
+
+
+@pytest.mark.django_db(transaction=False)
+def test_each_format_is_compared_with_the_standard_runs_around_it():
+    """Issue 16: the issuer and p2c runs each against the mean of the standard runs before and after them."""
+    results = {"format_standard": _format_run(1000, 400), "format_issuer": _format_run(950, 420),
+               "format_standard2": _format_run(900, 400), "format_p2c": _format_run(700, 480),
+               "format_standard3": _format_run(1100, 400)}
+    costs = format_costs(results)
+    assert costs["issuer"]["cost"] == pytest.approx(0.0)  # 950 vs mean(1000, 900)
+    assert costs["p2c"]["cost"] == pytest.approx(0.3)  # 700 vs mean(900, 1100)
+    assert costs["p2c"]["cpu_change"] == pytest.approx(0.2)
+    lines = {target: (measured, met) for target, measured, met in check(results)}
+    issuer = next(v for k, v in lines.items() if "issuer" in k)
+    p2c = next(v for k, v in lines.items() if "p2c" in k)
+    assert issuer[1] is True and p2c[1] is False
+    assert "950/s vs 950/s" in issuer[0]

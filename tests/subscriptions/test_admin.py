@@ -212,3 +212,24 @@ def test_audit_log_is_read_only(admin_client):
 
     assert admin_client.get(admin_url("auditentry", "add")).status_code == 403
     assert admin_client.post(admin_url("auditentry", "delete", entry.pk), {"post": "yes"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_admin_sets_the_payload_format_and_keeps_it_when_left_blank(admin_client, partner):
+    admin_client.post(admin_url("eventsubscription", "add"), subscription_form(partner, payload_format="issuer"))
+    sub = EventSubscription.objects.get(partner=partner)
+    assert sub.payload_format == "issuer"
+
+    response = admin_client.post(admin_url("eventsubscription", "change", sub.pk), {
+        "is_enabled": "on", "destination": sub.destination, "max_retries": 3, "retry_interval_seconds": 1,
+        "advance_notification_periods": "", "payload_format": "",
+    })
+
+    assert response.status_code == 302
+    sub.refresh_from_db()
+    assert sub.payload_format == "issuer"
+    bad = admin_client.post(admin_url("eventsubscription", "change", sub.pk), {
+        "is_enabled": "on", "destination": sub.destination, "max_retries": 3, "retry_interval_seconds": 1,
+        "payload_format": "xml",
+    })
+    assert "payload_format" in bad.context["adminform"].form.errors

@@ -86,11 +86,11 @@ def test_fields_are_described(subscriptions_schema):
     create = schemas["EventSubscriptionCreateRequest"]
     assert set(create["properties"]) == {"eventName", "isEnabled", "destination", "retryConfig",
                                          "advanceNotificationPeriods", "headers", "rateLimitPerSecond", "auth",
-                                         "signatureScheme"}
+                                         "signatureScheme", "payloadFormat"}
     for name in ("headers", "rateLimitPerSecond", "signatureScheme"):
         assert create["properties"][name].get("description"), name
     assert sorted(create["required"]) == ["destination", "eventName"]
-    for name in ("eventName", "destination", "advanceNotificationPeriods"):
+    for name in ("eventName", "destination", "advanceNotificationPeriods", "payloadFormat"):
         assert create["properties"][name].get("description"), name
     retry = schemas["RetryConfigInputRequest"]["properties"]
     assert (retry["maxRetries"]["minimum"], retry["maxRetries"]["maximum"]) == (0, 20)

@@ -114,7 +114,8 @@ def test_wallets_that_are_not_blocked_are_left_alone(support_client, partner):
 
     page = support_client.post(CHANGELIST, unblock_post([fraud, locked]))
     assert page.context["skipped"] == 1
-    support_client.post(CHANGELIST, unblock_post([fraud, locked], apply="1", reason="REACTIVATION"))
+    support_client.post(CHANGELIST, unblock_post([fraud, locked], apply="1", reason="REACTIVATION",
+                                                 comment="Fraud review closed: card was not compromised"))
 
     fraud.refresh_from_db()
     locked.refresh_from_db()

@@ -20,9 +20,15 @@ def test_expiring_the_only_card_expires_the_wallet_as_the_system(card):
         "ACTIVE", "CARD_EXPIRED", "SYSTEM", "system"
     )
     assert card.kit_no in transition.comment
-    # The sweep emits the KIT_* events; this service only the wallet's status change.
-    assert outbox_names() == ["WALLET_STATUS_CHANGED"]
+    # The sweep emits KIT_EXPIRY_NOTIFICATION; this service the card's status change, then the wallet's.
+    assert outbox_names() == ["KIT_STATUS_UPDATE", "CARD_STATUS_CHANGED", "WALLET_STATUS_CHANGED"]
     assert outbox("WALLET_STATUS_CHANGED")[0]["data"]["channel"] == "SYSTEM"
+    for name in ("KIT_STATUS_UPDATE", "CARD_STATUS_CHANGED"):
+        (status,) = outbox(name)
+        assert status["entityId"] == str(card.card_id)
+        assert {k: status["data"][k] for k in ("previousStatus", "newStatus", "reason", "channel", "kitNo")} == {
+            "previousStatus": "ACTIVE", "newStatus": "EXPIRED", "reason": "EXPIRED", "channel": "SYSTEM",
+            "kitNo": card.kit_no}
     assert AuditEntry.objects.filter(action="card.expired", channel="SYSTEM").exists()
 
 
@@ -31,7 +37,7 @@ def test_expire_is_idempotent(card):
     card_expire(card=card)
 
     assert WalletStatusTransition.objects.count() == 1
-    assert len(outbox()) == 1
+    assert len(outbox()) == 3
     assert AuditEntry.objects.filter(action="card.expired").count() == 1
 
 
@@ -96,7 +102,9 @@ def test_dormancy_inactivates_an_active_card_once(card):
     card.wallet.refresh_from_db()
     assert card.status == "INACTIVE"
     assert card.wallet.status == "ACTIVE"
-    assert outbox() == []
+    assert outbox_names() == ["KIT_STATUS_UPDATE", "CARD_STATUS_CHANGED"]
+    data = outbox("KIT_STATUS_UPDATE")[0]["data"]
+    assert (data["previousStatus"], data["newStatus"], data["reason"]) == ("ACTIVE", "INACTIVE", "DORMANCY")
     assert AuditEntry.objects.filter(action="card.inactivated_for_dormancy").count() == 1
 
 
@@ -108,3 +116,26 @@ def test_dormancy_leaves_other_card_states_alone(partner, status):
 
     card.refresh_from_db()
     assert card.status == status
+
+
+def test_dormancy_leaves_a_locked_card_alone_and_expiry_takes_it(partner):
+    card = CardFactory(partner=partner, status="LOCKED")
+
+    card_inactivate_for_dormancy(card=card)
+    assert card.status == "LOCKED" and outbox() == []
+    card_expire(card=card)
+
+    card.refresh_from_db()
+    assert card.status == "EXPIRED"
+    assert outbox("KIT_STATUS_UPDATE")[0]["data"]["previousStatus"] == "LOCKED"
+
+
+@pytest.mark.parametrize("status", ["BLOCKED", "REPLACED"])
+def test_expiry_leaves_cards_the_table_does_not_expire(partner, status):
+    card = CardFactory(partner=partner, status=status)
+
+    card_expire(card=card)
+
+    card.refresh_from_db()
+    assert card.status == status
+    assert outbox() == []

@@ -65,12 +65,19 @@ def test_forbidden_transition_is_409_with_allowed_targets(api_client, partner):
     response = api_client.post(status_url(wallet), {"status": "ACTIVE", "reason": "REACTIVATION"}, format="json")
 
     assert response.status_code == 409
+    how_to_ask = (
+        "ask the platform's support team to move the wallet from BLOCKED to ACTIVE, giving the walletId, the reason; "
+        "the change then appears in the wallet's status history and as WALLET_STATUS_CHANGED with channel SUPPORT."
+    )
     assert response.json()["error"] == {
         "code": "transition_not_allowed",
-        "message": "A wallet in status BLOCKED cannot be moved to ACTIVE; allowed: none.",
+        "message": f"A wallet in status BLOCKED cannot be moved to ACTIVE; allowed: none. Support staff can make "
+        f"this move: {how_to_ask}",
         "currentStatus": "BLOCKED",
         "requestedStatus": "ACTIVE",
         "allowedTargets": [],
+        "supportOnly": True,
+        "howToAsk": how_to_ask,
     }
 
 
@@ -81,6 +88,8 @@ def test_409_lists_the_partners_targets(api_client, partner):
 
     assert response.status_code == 409
     assert response.json()["error"]["allowedTargets"] == ["ACTIVE", "BLOCKED", "CLOSED", "FRAUD"]
+    assert response.json()["error"]["supportOnly"] is False  # nobody can: support has nothing to add
+    assert "howToAsk" not in response.json()["error"]
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.partner_api.fields import StrictCharField
+from config.partner_api.fields import StrictBooleanField, StrictCharField
 from config.partner_api.openapi import error_response, error_responses
 from wallets import selectors
 from wallets.apis.common import CURRENCY, WRITE, PartnerInputSerializer, TransactionOutput
@@ -39,7 +39,13 @@ class SimulateTransactionApi(APIView):
         merchantName = StrictCharField(max_length=100, required=False, default="", source="merchant_name")
         originalTransactionId = serializers.UUIDField(
             required=False, source="original_transaction_id",
-            help_text="CLEARING (optional) and REVERSAL (required): the AUTHORIZATION they settle",
+            help_text="CLEARING (optional), CLEARING_PENDING and REVERSAL (required): the AUTHORIZATION they refer "
+            "to",
+        )
+        forceDecline = StrictBooleanField(
+            required=False, default=False, source="force_decline",
+            help_text="Decline a transaction that would be approved, with declineReason SIMULATED (e.g. a CLEARING "
+            "that fails: CARD_TRANSACTION_CLEARING_FAILED)",
         )
 
         def validate(self, attrs: dict) -> dict:
@@ -58,8 +64,10 @@ class SimulateTransactionApi(APIView):
         operation_id="simulate_transaction",
         summary="Simulate a card transaction (sandbox): approved or declined, with the matching events",
         description="Sandbox only. The transaction is approved or declined on the card's status, the wallet's status "
-        "and its balance as a real one would be; it is recorded, an approved one moves the balance, and the same "
-        "events are emitted. Where simulation is switched off (production) this endpoint answers 404.",
+        "and its balance as a real one would be (or declined on request with forceDecline); it is recorded, an "
+        "approved one moves the balance, and the same events are emitted: the whole card-transaction family "
+        "(approval, decline, clearing pending, clearing failed, cleared, refund, reversal, 3DS challenge). Where "
+        "simulation is switched off (production) this endpoint answers 404.",
         request=InputSerializer,
         responses={201: OutputSerializer, **error_responses(400),
                    404: error_response(404, "The simulate API is disabled in this environment.")},
@@ -95,6 +103,7 @@ class SimulateTransactionApi(APIView):
             currency=data.get("currency"),
             merchant_name=data["merchant_name"],
             original_transaction_id=str(original) if original else None,
+            force_decline=data["force_decline"],
         )
         output = {"transaction": result.transaction, "events": result.events}
         return Response(self.OutputSerializer(output).data, status=status.HTTP_201_CREATED)

@@ -148,6 +148,13 @@ class TransitionConflictOutput(serializers.Serializer):
             child=serializers.CharField(), required=False,
             help_text="transition_not_allowed only: the statuses this partner may move the wallet to now",
         )
+        supportOnly = serializers.BooleanField(
+            required=False, help_text="transition_not_allowed only: true when support staff can make this move "
+            "(BLOCKED and FRAUD wallets, and REFUND_ONLY to BLOCKED or FRAUD)",
+        )
+        howToAsk = serializers.CharField(
+            required=False, help_text="Present when supportOnly is true: how to ask support for the move"
+        )
 
         class Meta:
             ref_name = "WalletStatusConflictBody"
@@ -158,13 +165,20 @@ class TransitionConflictOutput(serializers.Serializer):
         ref_name = "WalletStatusConflict"
 
 
+_HOW_TO_ASK_EXAMPLE = (
+    "ask the platform's support team to move the wallet from BLOCKED to ACTIVE, giving the walletId, the reason; the "
+    "change then appears in the wallet's status history and as WALLET_STATUS_CHANGED with channel SUPPORT."
+)
 TRANSITION_CONFLICT_EXAMPLE = {
     "error": {
         "code": "transition_not_allowed",
-        "message": "A wallet in status BLOCKED cannot be moved to ACTIVE; allowed: none.",
+        "message": "A wallet in status BLOCKED cannot be moved to ACTIVE; allowed: none. Support staff can make this "
+        f"move: {_HOW_TO_ASK_EXAMPLE}",
         "currentStatus": "BLOCKED",
         "requestedStatus": "ACTIVE",
         "allowedTargets": [],
+        "supportOnly": True,
+        "howToAsk": _HOW_TO_ASK_EXAMPLE,
     }
 }
 
@@ -210,8 +224,9 @@ class WalletStatusApi(APIView):
             **error_responses(400, 404),
             409: OpenApiResponse(
                 TransitionConflictOutput,
-                description="The transition is not allowed (`allowedTargets` lists what is), or the idempotency key "
-                "was used with a different request (`idempotency_key_reused`).",
+                description="The transition is not allowed (`allowedTargets` lists what is; `supportOnly` and "
+                "`howToAsk` say when support staff can make it and how to ask them), or the idempotency key was "
+                "used with a different request (`idempotency_key_reused`).",
                 examples=[OpenApiExample("Not allowed", value=TRANSITION_CONFLICT_EXAMPLE, response_only=True,
                                          status_codes=["409"])],
             ),
@@ -248,6 +263,8 @@ class WalletStatusApi(APIView):
                     "currentStatus": exc.current,
                     "requestedStatus": exc.target,
                     "allowedTargets": exc.allowed_targets,
+                    "supportOnly": exc.support_only,
+                    **({"howToAsk": exc.how_to_ask} if exc.support_only else {}),
                 },
             ) from None
         except IdempotencyKeyReused as exc:

@@ -1,7 +1,9 @@
-"""Card state changes: the daily sweep's expiry and dormancy inactivation (the sweep emits the KIT_* events itself),
-and the partner's irreversible reissue."""
+"""Card state changes: the daily sweep's expiry and dormancy inactivation, and the partner's irreversible reissue.
+Each card status change goes through `card_status.card_change_status`, which emits KIT_STATUS_UPDATE and
+CARD_STATUS_CHANGED; the sweep emits its own KIT_EXPIRY_NOTIFICATION / KIT_INACTIVATION_NOTIFICATION beside them."""
 
 import calendar
+import contextlib
 import datetime
 import logging
 import secrets
@@ -14,7 +16,9 @@ from config.logging import log_context
 from config.partner_api.audit import audit_record
 from notifications.outbox import publish_event
 from subscriptions.models import AuditChannel
+from wallets.card_state_machine import CardAction, card_move_allowed
 from wallets.models import Card, CardReissue, StatusReason, Wallet
+from wallets.services.card_status import CardTransitionNotAllowed, card_change_status
 from wallets.services.event_data import _card_event_data
 from wallets.services.wallet_status import wallet_change_status
 from wallets.state_machine import TERMINAL, Actor, WalletStatus
@@ -24,17 +28,22 @@ logger = logging.getLogger(__name__)
 SYSTEM_ACTOR_NAME = "system"
 
 
+# Who reissued, as the card-status events name it, by the audit channel of the request.
+_REISSUE_ACTOR = {AuditChannel.PARTNER_API: Actor.PARTNER, AuditChannel.ADMIN: Actor.SUPPORT}
+
+
 class CardNotReissuable(Exception):
     """The card (or its wallet) is in a state that does not allow a reissue."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Card state changes made by the daily sweep (it emits the KIT_* events itself).
+# Card state changes made by the daily sweep (which emits KIT_EXPIRY_NOTIFICATION / KIT_INACTIVATION_NOTIFICATION).
 
 
 def card_expire(*, card: Card) -> None:
-    """Mark the card EXPIRED; when the wallet has no other ACTIVE card, move the wallet to EXPIRED as the system
-    (reason CARD_EXPIRED). Idempotent: an EXPIRED (or CLOSED) card is left as it is. Emits no KIT_* event."""
+    """Mark the card EXPIRED (KIT_STATUS_UPDATE, CARD_STATUS_CHANGED); when the wallet has no other ACTIVE card, move
+    the wallet to EXPIRED as the system (reason CARD_EXPIRED). Idempotent: a card the table does not expire
+    (already EXPIRED, CLOSED, BLOCKED, REPLACED) is left as it is."""
     with log_context(tenant=card.partner.tenant_id), transaction.atomic():
         # Lock the wallet before the card (the order every service uses): two cards of one wallet expiring at once
         # then serialize, and the second sees the first one's card already EXPIRED.
@@ -42,22 +51,10 @@ def card_expire(*, card: Card) -> None:
             pk=card.wallet_id
         )
         locked = Card.objects.select_for_update().get(pk=card.pk)
-        if locked.status in (Card.Status.EXPIRED, Card.Status.CLOSED):
+        if not card_move_allowed(locked.status, CardAction.EXPIRE):
             card.status = locked.status
             return
-        previous = locked.status
-        locked.status = Card.Status.EXPIRED
-        locked.save(update_fields=["status", "updated_at"])
-        audit_record(
-            channel=AuditChannel.SYSTEM,
-            actor=SYSTEM_ACTOR_NAME,
-            action="card.expired",
-            object_type="card",
-            object_id=locked.card_id,
-            partner=wallet.partner,
-            before={"status": previous},
-            after={"status": locked.status, "expiryDate": locked.expiry_date.isoformat()},
-        )
+        card_change_status(card=locked, action=CardAction.EXPIRE, actor=Actor.SYSTEM, actor_name=SYSTEM_ACTOR_NAME)
         other_active = Card.objects.filter(wallet=wallet, status=Card.Status.ACTIVE).exclude(pk=locked.pk).exists()
         if not other_active and wallet.status not in TERMINAL:
             wallet_change_status(
@@ -73,27 +70,12 @@ def card_expire(*, card: Card) -> None:
 
 
 def card_inactivate_for_dormancy(*, card: Card) -> None:
-    """Mark an ACTIVE card INACTIVE for dormancy. Idempotent: a card in any other status is left as it is.
-    Emits no KIT_* event (the sweep does)."""
-    with log_context(tenant=card.partner.tenant_id), transaction.atomic():
-        locked = Card.objects.select_for_update().get(pk=card.pk)
-        if locked.status != Card.Status.ACTIVE:
-            card.status = locked.status
-            return
-        locked.status = Card.Status.INACTIVE
-        locked.save(update_fields=["status", "updated_at"])
-        audit_record(
-            channel=AuditChannel.SYSTEM,
-            actor=SYSTEM_ACTOR_NAME,
-            action="card.inactivated_for_dormancy",
-            object_type="card",
-            object_id=locked.card_id,
-            partner=card.partner,
-            before={"status": Card.Status.ACTIVE},
-            after={"status": Card.Status.INACTIVE, "lastActivityAt": locked.last_activity_at.isoformat()},
-        )
-        logger.info("Card %s inactivated for dormancy", locked.kit_no)
-    card.status = Card.Status.INACTIVE
+    """Mark an ACTIVE card INACTIVE for dormancy (KIT_STATUS_UPDATE, CARD_STATUS_CHANGED). Idempotent: a card in any
+    other status is left as it is."""
+    # Decided on the status read under the lock; `card.status` shows the outcome either way.
+    with contextlib.suppress(CardTransitionNotAllowed):
+        card_change_status(card=card, action=CardAction.INACTIVATE_DORMANT, actor=Actor.SYSTEM,
+                           actor_name=SYSTEM_ACTOR_NAME)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -153,10 +135,15 @@ def card_reissue(
         )
         locked.last4 = reissue.new_last4
         locked.expiry_date = reissue.new_expiry_date
-        locked.status = Card.Status.ACTIVE
         # A new card restarts the dormancy clock; otherwise a dormant card would be inactivated again at once.
         locked.last_activity_at = now
-        locked.save(update_fields=["last4", "expiry_date", "status", "last_activity_at", "updated_at"])
+        locked.save(update_fields=["last4", "expiry_date", "last_activity_at", "updated_at"])
+        # ACTIVE under the new number; KIT_STATUS_UPDATE / CARD_STATUS_CHANGED tell that the previous one is not.
+        card_change_status(
+            card=locked, action=CardAction.REISSUE, actor=_REISSUE_ACTOR.get(channel, Actor.SYSTEM),
+            actor_name=actor_name, extra_data={"previousLast4": reissue.previous_last4,
+                                               "expiryDate": locked.expiry_date.isoformat()},
+        )
 
         data = {
             **_card_event_data(locked),

@@ -28,6 +28,7 @@ TRANSACTION_KINDS: dict[str, TransactionKind] = {
     T.LOAD: TransactionKind.CREDIT,
     T.DEPOSIT: TransactionKind.CREDIT,
     T.AUTHORIZATION: TransactionKind.DEBIT,
+    T.CLEARING_PENDING: TransactionKind.DEBIT,
     T.CLEARING: TransactionKind.DEBIT,
     T.REFUND: TransactionKind.REFUND,
     T.REVERSAL: TransactionKind.REFUND,
@@ -37,17 +38,27 @@ APPROVED_EVENTS: dict[str, tuple[str, ...]] = {
     T.LOAD: ("WALLET_LOADED",),
     T.DEPOSIT: ("WALLET_LOADED", "WALLET_DEPOSIT_RECEIVED"),
     T.AUTHORIZATION: ("CARD_TRANSACTION_APPROVED",),
+    T.CLEARING_PENDING: ("CARD_TRANSACTION_CLEARING_PENDING",),
     T.CLEARING: ("CARD_TRANSACTION_CLEARED",),
     T.REFUND: ("CARD_TRANSACTION_REFUND",),
     T.REVERSAL: ("CARD_TRANSACTION_REVERSAL",),
     T.THREE_DS_CHALLENGE: ("CARD_3DS_CHALLENGE",),
 }
-DECLINED_EVENTS: dict[str, str] = {T.CLEARING: "CARD_TRANSACTION_CLEARING_FAILED"}
+DECLINED_EVENTS: dict[str, str] = {
+    T.CLEARING: "CARD_TRANSACTION_CLEARING_FAILED",
+    T.CLEARING_PENDING: "CARD_TRANSACTION_CLEARING_FAILED",
+}
 DEFAULT_DECLINED_EVENT = "CARD_TRANSACTION_DECLINED"
 # The largest balance Wallet.balance (14 digits, 2 decimals) can hold.
 MAX_BALANCE = Decimal("999999999999.99")
 # Types that settle an earlier authorization; the money was already taken (or is given back) against it.
 SETTLING_TYPES = frozenset({T.CLEARING, T.REVERSAL})
+# Types that refer to an authorization (a pending clearing reports on one without settling it), and those that must.
+REFERRING_TYPES = frozenset({*SETTLING_TYPES, T.CLEARING_PENDING})
+ORIGINAL_REQUIRED = {T.REVERSAL: "A REVERSAL must name the authorization it reverses.",
+                     T.CLEARING_PENDING: "A CLEARING_PENDING must name the authorization being cleared."}
+# Types that move no money: no balance change, and they do not count as card activity for dormancy.
+NO_MONEY_TYPES = frozenset({T.THREE_DS_CHALLENGE, T.CLEARING_PENDING})
 
 
 @dataclass
@@ -57,7 +68,7 @@ class SimulationResult:
 
 
 def _balance_delta(*, transaction_type: str, amount: Decimal, original: CardTransaction | None) -> Decimal:
-    if transaction_type == T.THREE_DS_CHALLENGE:
+    if transaction_type in NO_MONEY_TYPES:
         return Decimal(0)
     if transaction_type == T.CLEARING and original is not None:
         return Decimal(0)  # the authorization already took the money; clearing only settles it
@@ -71,19 +82,21 @@ def _resolve_original(
 ) -> tuple[CardTransaction | None, Decimal]:
     """The authorization a CLEARING or REVERSAL settles, and the amount; ValidationError for a bad reference."""
     if not original_transaction_id:
-        if transaction_type == T.REVERSAL:
-            raise ValidationError({"originalTransactionId": ["A REVERSAL must name the authorization it reverses."]})
+        if transaction_type in ORIGINAL_REQUIRED:
+            raise ValidationError({"originalTransactionId": [ORIGINAL_REQUIRED[transaction_type]]})
         if amount is None:
             raise ValidationError({"amount": ["This field is required."]})
         return None, amount
-    if transaction_type not in SETTLING_TYPES:
-        raise ValidationError({"originalTransactionId": ["Only CLEARING and REVERSAL refer to an original."]})
+    if transaction_type not in REFERRING_TYPES:
+        raise ValidationError(
+            {"originalTransactionId": ["Only CLEARING_PENDING, CLEARING and REVERSAL refer to an original."]}
+        )
     original = card_transaction_get(card=card, transaction_id=original_transaction_id)
     if original is None or original.transaction_type != T.AUTHORIZATION or original.status != "APPROVED":
         raise ValidationError(
             {"originalTransactionId": ["No approved AUTHORIZATION with this id on this card."]}
         )
-    if original.follow_ups.filter(status=CardTransaction.Status.APPROVED).exists():
+    if original.follow_ups.filter(status=CardTransaction.Status.APPROVED, transaction_type__in=SETTLING_TYPES).exists():
         raise ValidationError({"originalTransactionId": ["This authorization was already cleared or reversed."]})
     if amount is not None and amount != original.amount:
         raise ValidationError({"amount": [f"Must equal the authorization's amount ({_money(original.amount)})."]})
@@ -110,13 +123,15 @@ def transaction_simulate(
     currency: str | None = None,
     merchant_name: str = "",
     original_transaction_id: str | None = None,
+    force_decline: bool = False,
 ) -> SimulationResult:
     """Simulate one transaction on `card` (sandbox): decide it with the card's state, the wallet's status policy
     (`state_machine.transaction_allowed`) and the balance, record it, move the balance and the card's activity time
     when approved, and emit TRANSACTION_NOTIFICATION plus the matching specific event (entity = the cardId).
 
-    A declined transaction is a result, not an error: it is recorded with its reason and emitted. Bad input
-    (currency other than the wallet's, a bad original reference) raises ValidationError."""
+    A declined transaction is a result, not an error: it is recorded with its reason and emitted. `force_decline`
+    declines one that would be approved, with reason SIMULATED (e.g. a clearing that fails). Bad input (currency
+    other than the wallet's, a bad original reference) raises ValidationError."""
     with log_context(tenant=card.partner.tenant_id), transaction.atomic():
         wallet = Wallet.objects.select_for_update(of=("self",)).select_related("partner", "cardholder").get(
             pk=card.wallet_id
@@ -136,13 +151,14 @@ def transaction_simulate(
         now = timezone.now()
         decline_reason = _decline_reason(
             card=locked, wallet=wallet, kind=kind, delta=delta, today=timezone.localdate(now)
-        )
+        ) or (CardTransaction.DeclineReason.SIMULATED if force_decline else "")
         approved = not decline_reason
         if approved and delta:
             wallet.balance += delta
             wallet.save(update_fields=["balance", "updated_at"])
-        if approved and transaction_type != T.THREE_DS_CHALLENGE:
-            # Dormancy counts money movement; a declined attempt or a 3DS prompt does not keep a card alive.
+        if approved and transaction_type not in NO_MONEY_TYPES:
+            # Dormancy counts money movement; a declined attempt, a 3DS prompt or a pending clearing does not keep a
+            # card alive.
             locked.last_activity_at = now
             locked.save(update_fields=["last_activity_at", "updated_at"])
         record = CardTransaction.objects.create(

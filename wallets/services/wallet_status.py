@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -13,17 +14,27 @@ from config.logging import log_context
 from config.partner_api.audit import audit_record
 from notifications.outbox import publish_event
 from subscriptions.models import AuditChannel
+from wallets.card_state_machine import CardAction
 from wallets.models import (
     COMMENT_REQUIRED_REASONS,
     SYSTEM_ONLY_REASONS,
+    Card,
     StatusChangeIdempotencyKey,
     StatusReason,
     TransitionChannel,
     Wallet,
     WalletStatusTransition,
 )
+from wallets.services.card_status import card_change_status
 from wallets.services.event_data import _wallet_event_data
-from wallets.state_machine import Actor, WalletStatus, allowed_targets, can_transition
+from wallets.state_machine import (
+    Actor,
+    WalletStatus,
+    allowed_targets,
+    can_transition,
+    comment_required,
+    is_support_only,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,16 +59,30 @@ _AUDIT_CHANNEL: dict[Actor, str] = {
 
 
 class TransitionNotAllowed(Exception):
-    """The state machine refuses this status change for this actor; `allowed_targets` lists what it would allow."""
+    """The state machine refuses this status change for this actor; `allowed_targets` lists what it would allow.
+    `support_only`: support staff can make this move, and `how_to_ask` says how to ask them."""
 
-    def __init__(self, current: str, target: str, allowed_targets: frozenset[str] | list[str]):
+    def __init__(self, current: str, target: str, allowed_targets: frozenset[str] | list[str],
+                 support_only: bool = False):
         self.current = str(current)
         self.target = str(target)
         self.allowed_targets = sorted(str(t) for t in allowed_targets)
+        self.support_only = support_only
+        self.how_to_ask = support_request_hint(self.current, self.target) if support_only else ""
         super().__init__(
             f"A wallet in status {self.current} cannot be moved to {self.target}; "
             f"allowed: {', '.join(self.allowed_targets) or 'none'}."
+            + (f" Support staff can make this move: {self.how_to_ask}" if support_only else "")
         )
+
+
+def support_request_hint(current: str, target: str) -> str:
+    """How a partner asks support for a support-only move (WALLETS_SUPPORT_CONTACT names where)."""
+    where = f" at {settings.WALLETS_SUPPORT_CONTACT}" if settings.WALLETS_SUPPORT_CONTACT else ""
+    comment = " and the outcome of your fraud review" if current == WalletStatus.FRAUD else ""
+    return (f"ask the platform's support team{where} to move the wallet from {current} to {target}, giving the "
+            f"walletId, the reason{comment}; the change then appears in the wallet's status history and as "
+            "WALLET_STATUS_CHANGED with channel SUPPORT.")
 
 
 class IdempotencyKeyReused(Exception):
@@ -102,8 +127,9 @@ def wallet_change_status(
     entry, all in one transaction. With `idempotency_key`, a repeat of the same request returns the first transition
     and a different request with the key raises IdempotencyKeyReused.
 
-    Raises TransitionNotAllowed (with the allowed targets) or ValidationError (unknown status or reason, a
-    system-only reason from another actor, OTHER without a comment). `wallet.status` is refreshed on return."""
+    Raises TransitionNotAllowed (with the allowed targets, and whether support could do it) or ValidationError
+    (unknown status or reason, a system-only reason from another actor, OTHER without a comment, leaving FRAUD
+    without a comment). Closing the wallet closes its cards (card_status). `wallet.status` is refreshed on return."""
     actor = Actor(actor)
     comment = comment or ""
     _validate_status_change(to_status=to_status, reason=reason, comment=comment, actor=actor)
@@ -140,7 +166,10 @@ def wallet_change_status(
 
         current = WalletStatus(locked.status)
         if not can_transition(current, to_status, actor):
-            raise TransitionNotAllowed(current, to_status, allowed_targets(current, actor))
+            support_only = actor is Actor.PARTNER and is_support_only(current, to_status)
+            raise TransitionNotAllowed(current, to_status, allowed_targets(current, actor), support_only)
+        if comment_required(current, to_status) and not comment.strip():
+            raise ValidationError({"comment": [f"A written comment is required to release a {current} wallet."]})
 
         locked.status = to_status
         locked.save(update_fields=["status", "updated_at"])
@@ -169,6 +198,11 @@ def wallet_change_status(
         specific = SPECIFIC_STATUS_EVENTS.get(to_status)
         if specific:
             publish_event(partner=locked.partner, event_name=specific, data=data, entity_id=entity_id)
+        if to_status is WalletStatus.CLOSED:
+            # A closed wallet's cards close with it, each reported like any card status change.
+            for card in Card.objects.filter(wallet=locked).exclude(status=Card.Status.CLOSED).order_by("pk"):
+                card_change_status(card=card, action=CardAction.CLOSE_WITH_WALLET, actor=actor,
+                                   actor_name=actor_name, comment=comment)
         audit_record(
             channel=_AUDIT_CHANNEL[actor],
             actor=actor_name,

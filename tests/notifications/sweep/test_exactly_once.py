@@ -39,8 +39,12 @@ def test_running_twice_sends_once(sweep_partner, product):
 
     assert first.total_sent == 5
     assert second.total_sent == 0
-    assert AdvanceNotice.objects.count() == OutboxMessage.objects.filter(payload__eventName__startswith="KIT_").count()
+    notices_sent = OutboxMessage.objects.filter(payload__eventName__startswith="KIT_").exclude(
+        payload__eventName="KIT_STATUS_UPDATE")
+    assert AdvanceNotice.objects.count() == notices_sent.count()
     assert AdvanceNotice.objects.count() == 5
+    # The two on-the-day changes (expiry, dormancy) report the card's status change once each too.
+    assert OutboxMessage.objects.filter(payload__eventName="KIT_STATUS_UPDATE").count() == 2
     assert dict(second.row(EXPIRY_ADVANCE, 30).skipped) == {"already_sent": 1}
     # On-the-day cards are no longer due at all once changed.
     assert second.row(EXPIRY, 0).due == second.row(DORMANCY, 0).due == 0
@@ -152,7 +156,11 @@ def test_two_sweeps_at_once_send_each_notice_once(sweep_partner):
     for (event_name, days_before), count in expected.items():
         assert sum(r.row(event_name, days_before).sent for r in reports) == count, (event_name, days_before)
         assert AdvanceNotice.objects.filter(event_name=event_name, days_before=days_before).count() == count
-    assert OutboxMessage.objects.filter(payload__eventName__startswith="KIT_").count() == 60
+    assert OutboxMessage.objects.filter(payload__eventName__startswith="KIT_").exclude(
+        payload__eventName="KIT_STATUS_UPDATE").count() == 60
+    # Each of the 20 on-the-day changes (10 expiries, 10 inactivations) reported its status change once.
+    assert OutboxMessage.objects.filter(payload__eventName="KIT_STATUS_UPDATE").count() == 20
+    assert OutboxMessage.objects.filter(payload__eventName="CARD_STATUS_CHANGED").count() == 20
     # Every wallet that expired did so once: one SYSTEM transition each.
     assert WalletStatusTransition.objects.filter(to_status="EXPIRED").count() == 10
 
