@@ -38,7 +38,14 @@ class Event(models.Model):
         ordering = ["-received_at", "-id"]
         # Event ids are scoped to the tenant (DESIGN.md): two partners may use the same id.
         constraints = [models.UniqueConstraint(fields=["partner", "event_id"], name="uniq_event_per_tenant")]
-        indexes = [models.Index(fields=["partner", "-received_at"]), models.Index(fields=["partner", "event_name"])]
+        indexes = [
+            models.Index(fields=["partner", "-received_at"]),
+            models.Index(fields=["partner", "event_name"]),
+            # The portal's delivery log and the API's events list filter by entity; events without one stay out.
+            models.Index(
+                fields=["partner", "entity_id"], name="event_partner_entity_idx", condition=~models.Q(entity_id="")
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_name} {self.event_id}"
@@ -101,7 +108,10 @@ class WebhookDelivery(models.Model):
                 name="delivery_open_due_idx",
                 condition=models.Q(status__in=["PENDING", "SENDING"]),
             ),
-            models.Index(fields=["partner", "status"]),
+            # The portal's delivery log: newest first per partner, keyset-paginated on (created_at, id), with or
+            # without a status filter (the second one also serves every (partner, status) query).
+            models.Index(fields=["partner", "-created_at", "-id"], name="delivery_partner_log_idx"),
+            models.Index(fields=["partner", "status", "-created_at", "-id"], name="delivery_partner_status_idx"),
             models.Index(fields=["subscription", "status"]),
         ]
 

@@ -84,6 +84,7 @@ def deliveries_replay(
     until: datetime | None = None,
     tenant_id: str | None = None,
     event_name: str | None = None,
+    subscription_id: int | None = None,
     dry_run: bool = False,
     chunk_size: int = 1000,
     progress: Callable[[int, int], None] | None = None,
@@ -99,6 +100,8 @@ def deliveries_replay(
         queryset = queryset.filter(partner__tenant_id=tenant_id)
     if event_name:
         queryset = queryset.filter(event__event_name=event_name)
+    if subscription_id is not None:
+        queryset = queryset.filter(subscription_id=subscription_id)
     ids = list(queryset.order_by("id").values_list("id", flat=True))
     summary = ReplaySummary(matched=len(ids), dry_run=dry_run)
     if dry_run:
@@ -171,8 +174,15 @@ def dead_letter_redrive(*, dead_letter: DeadLetter) -> RedriveResult:
     return RedriveResult(dead_letter.pk, True, "", message["eventId"])
 
 
-def subscription_send_test(*, subscription: EventSubscription) -> WebhookDelivery:
-    """A signed WEBHOOK_TEST event to one subscription, sent now (partner API `…/{eventName}/test`)."""
+class SubscriptionDisabled(Exception):
+    """A test event was asked of a disabled subscription."""
+
+
+def subscription_send_test(*, subscription: EventSubscription, channel: str, actor: str) -> WebhookDelivery:
+    """A signed WEBHOOK_TEST event to one subscription, sent now (partner API `…/{eventName}/test`, the portal).
+    Raises SubscriptionDisabled for a disabled subscription."""
+    if not subscription.is_enabled:
+        raise SubscriptionDisabled("The subscription is disabled; enable it first.")
     now = timezone.now()
     event_id = str(uuid.uuid4())
     data = {"message": f"Test event for your {subscription.event_name} subscription."}
@@ -185,6 +195,11 @@ def subscription_send_test(*, subscription: EventSubscription) -> WebhookDeliver
         )
         delivery = WebhookDelivery.objects.create(event=event, subscription=subscription,
                                                   partner=subscription.partner)
+        audit_record(
+            channel=channel, actor=actor, partner=subscription.partner, action="subscription.test_sent",
+            object_type="EventSubscription", object_id=subscription.pk,
+            after={"event_name": subscription.event_name, "event_id": event_id, "delivery_id": delivery.pk},
+        )
         transaction.on_commit(lambda: queue.enqueue_deliveries({subscription.pk: [delivery.pk]}))
     return delivery
 

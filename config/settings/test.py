@@ -18,3 +18,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # test process (gw0, gw1, …) gets its own, as pytest-django gives each its own test database.
 _XDIST_INDEX = int(env.str("PYTEST_XDIST_WORKER", default="gw0").removeprefix("gw") or 0)
 CELERY_BROKER_URL = env.str("REDIS_URL", default=f"redis://127.0.0.1:6379/{9 + _XDIST_INDEX}")
+# whitenoise serves static files straight from the apps' folders: no collectstatic before the tests.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -48,7 +48,7 @@ def subscription_snapshot(subscription: EventSubscription) -> dict[str, Any]:
 def _disabled_reason_for(channel: str) -> str:
     if channel == AuditChannel.ADMIN:
         return "Disabled by support staff"
-    if channel == AuditChannel.PARTNER_API:
+    if channel in (AuditChannel.PARTNER_API, AuditChannel.PORTAL):
         return "Disabled by the partner"
     return "Disabled by an operator"
 
