@@ -204,21 +204,30 @@ def _p95_by_subscription(*, partner: Partner, since: datetime) -> dict[int, floa
 MASK = "••••••"
 # Request headers whose values are credentials: shown with only their first characters.
 SECRET_HEADERS = ("webhook-signature", "authorization", "proxy-authorization", "x-api-key", "cookie")
+AUTH_SCHEMES = ("bearer", "basic", "digest")
 
 
 def mask_header_value(name: str, value: str) -> str:
-    """A header value fit to show: credentials keep only a recognisable start (`v1,ab…`)."""
+    """A header value fit to show: credentials are masked, keeping only their scheme (`v1,••••••`,
+    `Bearer ••••••`)."""
     if name.lower() not in SECRET_HEADERS:
         return value
-    parts = value.split(" ")
-    return " ".join((part[:5] + MASK) if len(part) > 5 else MASK for part in parts)
+    masked = []
+    for part in value.split(" "):
+        if "," in part:
+            masked.append(part.split(",", 1)[0] + "," + MASK)
+        elif part.lower() in AUTH_SCHEMES:
+            masked.append(part)
+        else:
+            masked.append(MASK)
+    return " ".join(masked)
 
 
 def attempt_request_headers(*, event: Event, attempt: DeliveryAttempt, signatures: int = 1) -> list[tuple[str, str]]:
     """The request headers of one attempt as the sender builds them (notifications/webhooks/signing.py), with the
     signature masked. The timestamp is the attempt's start, which is when the sender signed it."""
     timestamp = int(attempt.started_at.timestamp())
-    signature = " ".join(["v1," + "x" * 44] * max(signatures, 1))
+    signature = " ".join(["v1,unknown"] * max(signatures, 1))  # never shown: masked below
     headers = [
         ("Content-Type", "application/json"),
         ("User-Agent", "prepaid-notifications/1.0 (+webhooks)"),

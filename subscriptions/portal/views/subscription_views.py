@@ -230,5 +230,5 @@ class SubscriptionRecoverView(PortalView):
         except DjangoValidationError as exc:
             return self.page(request, "portal/partials/notice.html", status=400, error=" ".join(exc.messages))
         return self.page(request, "portal/partials/notice.html",
-                         message=f"Recovering: {result.resent} failed deliveries since {since:%Y-%m-%d %H:%M} UTC "
-                         "are being sent again.")
+                         message=f"Recovering: {result.resent} failed deliver{'y is' if result.resent == 1 else 'ies are'}"
+                         f" being sent again (since {since:%Y-%m-%d %H:%M} UTC).")
