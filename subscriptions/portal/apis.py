@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.partner_api.audit import actor_of_request
-from config.partner_api.fields import StrictInputSerializer
+from config.partner_api.fields import StrictInputSerializer, StrictIntegerField
 from config.partner_api.openapi import error_responses
 from subscriptions.models import TokenLevel
 from subscriptions.portal.models import PortalRole
@@ -30,7 +30,7 @@ class PortalSessionCreateApi(APIView):
             help_text="What the session may do: viewer (read), developer (change subscriptions, send tests, "
             "resend), admin (also rotate secrets and manage API tokens). Default developer.",
         )
-        sessionMinutes = serializers.IntegerField(
+        sessionMinutes = StrictIntegerField(
             min_value=5, max_value=MAX_SESSION_MINUTES, required=False,
             help_text="How long the portal session lasts once the link is opened (default 60).",
         )
@@ -42,7 +42,7 @@ class PortalSessionCreateApi(APIView):
         url = serializers.URLField(help_text="Open this link (once) to enter the portal.")
         expiresAt = serializers.DateTimeField(help_text="The link cannot be used after this time.")
         role = serializers.CharField()
-        sessionMinutes = serializers.IntegerField()
+        sessionMinutes = StrictIntegerField()
 
         class Meta:
             ref_name = "PortalSession"

@@ -1,5 +1,6 @@
 """Read-only pages of the portal: the overview, the event catalog, the audit trail and the signature helper."""
 
+import base64
 import json
 
 from django.http import HttpRequest, HttpResponse
@@ -74,6 +75,11 @@ class VerifyView(PortalView):
         if secret:
             if not secret.startswith("whsec_"):
                 return self._render(request, status=400, form=form, error="A signing secret starts with whsec_.")
+            try:
+                if not base64.b64decode(secret.removeprefix("whsec_"), validate=True):
+                    raise ValueError
+            except ValueError:  # binascii.Error is a ValueError
+                return self._render(request, status=400, form=form, error="That is not a valid whsec_ secret.")
             secrets = [("the pasted secret", secret)]
         else:
             subscription = subscription_selectors.subscription_get(partner=request.portal.partner,
@@ -82,8 +88,5 @@ class VerifyView(PortalView):
                 return self._render(request, status=400, form=form, error="Choose one of your subscriptions.")
             labels = ["the current secret", "the previous secret (still signing during a rotation)"]
             secrets = list(zip(labels, subscription.signing_secrets(), strict=False))
-        try:
-            verdict = signature_explain(secrets=secrets, headers_text=form["headers"], body=form["body"])
-        except ValueError:  # a pasted secret whose key part is not base64
-            return self._render(request, status=400, form=form, error="That is not a valid whsec_ secret.")
+        verdict = signature_explain(secrets=secrets, headers_text=form["headers"], body=form["body"])
         return self._render(request, form=form, verdict=verdict)

@@ -230,5 +230,6 @@ class SubscriptionRecoverView(PortalView):
         except DjangoValidationError as exc:
             return self.page(request, "portal/partials/notice.html", status=400, error=" ".join(exc.messages))
         return self.page(request, "portal/partials/notice.html",
-                         message=f"Recovering: {result.resent} failed deliver{'y is' if result.resent == 1 else 'ies are'}"
-                         f" being sent again (since {since:%Y-%m-%d %H:%M} UTC).")
+                         message=f"Recovering: {result.resent} failed "
+                         f"{'delivery is' if result.resent == 1 else 'deliveries are'} being sent again "
+                         f"(since {since:%Y-%m-%d %H:%M} UTC).")
