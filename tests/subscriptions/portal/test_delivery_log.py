@@ -34,7 +34,8 @@ def log(partner):
     return rows
 
 
-def _walk(partner, filters=LogFilters(), limit=5):
+def _walk(partner, filters: LogFilters | None = None, limit=5):
+    filters = filters or LogFilters()
     seen, cursor, pages = [], "", 0
     while True:
         page = delivery_log_page(partner=partner, filters=filters, cursor=cursor, limit=limit)
