@@ -1,5 +1,6 @@
-"""`manage.py setup_demo`: the demo data of `make run` (idempotent), then the URLs, the admin login and a fresh
-demo API token. For a local machine only: it creates an admin/admin superuser."""
+"""`manage.py setup_demo`: the demo data of `make run` (idempotent), then the URLs, the admin and partner-portal
+logins and a fresh demo API token. For a local machine only: it creates an admin/admin superuser and a
+demo/demo-portal portal user."""
 
 from django.conf import settings
 
@@ -10,8 +11,8 @@ from notifications.ops import demo_data
 class Command(OpsCommand):
     help = (
         "Create the local demo (idempotent): partner 'demo', a product, cardholders, wallets and cards, an "
-        "ALL_EVENTS subscription delivering to the built-in demo receiver, an admin/admin superuser (LOCAL USE "
-        "ONLY) and a fresh API token, printed last."
+        "ALL_EVENTS subscription delivering to the built-in demo receiver, an admin/admin superuser and a "
+        "demo/demo-portal partner-portal user (LOCAL USE ONLY) and a fresh API token, printed last."
     )
 
     def add_command_arguments(self, parser) -> None:
