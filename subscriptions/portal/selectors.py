@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
@@ -81,14 +81,12 @@ def _filtered_deliveries(*, partner: Partner, filters: LogFilters) -> QuerySet[W
     return queryset
 
 
-def delivery_log_page(
-    *, partner: Partner, filters: LogFilters, cursor: str = "", limit: int = LOG_PAGE_SIZE
-) -> LogPage:
-    """One page of the partner's deliveries, newest first, with the cursors of the pages either side."""
-    base = _filtered_deliveries(partner=partner, filters=filters)
-    position = decode_cursor(cursor) if cursor else None
+def _log_queryset(*, partner: Partner, filters: LogFilters, position: tuple[bool, datetime, int] | None
+                  ) -> QuerySet[WebhookDelivery]:
+    """The page's query: filters, the keyset condition of `position`, the row's joins, newest first (oldest first
+    when paging backwards)."""
+    queryset = _filtered_deliveries(partner=partner, filters=filters)
     backwards = bool(position and position[0])
-    queryset = base
     if position:
         _, moment, pk = position
         # created_at <= moment keeps the index range scan; the OR only settles ties on that one instant.
@@ -99,13 +97,30 @@ def delivery_log_page(
             queryset = queryset.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=pk),
                                        created_at__lte=moment)
     order = ("created_at", "id") if backwards else ("-created_at", "-id")
-    rows = list(
+    return (
         queryset.select_related("event", "subscription")
         .only("id", "status", "attempt_count", "last_status_code", "last_error", "created_at", "completed_at",
               "next_attempt_at", "event__event_id", "event__event_name", "event__entity_id",
               "subscription__event_name", "subscription__destination")
-        .order_by(*order)[: limit + 1]
+        .order_by(*order)
     )
+
+
+def _without_parallel_workers(cursor) -> None:
+    # A page is at most 51 rows: PostgreSQL's parallel workers never pay for their start-up here, and on a busy
+    # host that start-up (~30 ms) was most of a filtered page's time (bench/portal_log.py).
+    cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+
+
+def delivery_log_page(
+    *, partner: Partner, filters: LogFilters, cursor: str = "", limit: int = LOG_PAGE_SIZE
+) -> LogPage:
+    """One page of the partner's deliveries, newest first, with the cursors of the pages either side."""
+    position = decode_cursor(cursor) if cursor else None
+    backwards = bool(position and position[0])
+    with transaction.atomic(), connection.cursor() as db:
+        _without_parallel_workers(db)
+        rows = list(_log_queryset(partner=partner, filters=filters, position=position)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
@@ -117,13 +132,15 @@ def delivery_log_page(
     return LogPage(rows=rows, next_cursor=next_cursor, previous_cursor=previous_cursor)
 
 
-def delivery_log_explain(*, partner: Partner, filters: LogFilters) -> str:
-    """EXPLAIN ANALYZE of the first page's query (the bench prints it to show which index served it)."""
-    queryset = _filtered_deliveries(partner=partner, filters=filters).order_by("-created_at", "-id")[:LOG_PAGE_SIZE]
+def delivery_log_explain(*, partner: Partner, filters: LogFilters, cursor: str = "") -> str:
+    """EXPLAIN ANALYZE of a page's query (the bench prints it to show which index served it)."""
+    position = decode_cursor(cursor) if cursor else None
+    queryset = _log_queryset(partner=partner, filters=filters, position=position)[: LOG_PAGE_SIZE + 1]
     sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
-        return "\n".join(row[0] for row in cursor.fetchall())
+    with transaction.atomic(), connection.cursor() as db:
+        _without_parallel_workers(db)
+        db.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+        return "\n".join(row[0] for row in db.fetchall())
 
 
 # --- overview -----------------------------------------------------------------------------------------------------
