@@ -21,7 +21,7 @@ from segno import make_qr
 
 from subscriptions.portal import services
 from subscriptions.portal.auth import reauth_record, session_end, session_start_link, session_start_user
-from subscriptions.portal.models import PartnerUser
+from subscriptions.portal.models import PartnerUser, PortalRole
 from subscriptions.portal.views.base import PortalView, redirect_to, safe_next
 
 PENDING_KEY = "portal_pending_user"
@@ -44,13 +44,14 @@ def _count_failure(request: HttpRequest, username: str) -> None:
     user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
 
 
-def _finish_sign_in(request: HttpRequest, user, membership: PartnerUser, device=None) -> HttpResponse:
+def _finish_sign_in(request: HttpRequest, user, membership: PartnerUser, *, next_url: str, device=None
+                    ) -> HttpResponse:
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     if device is not None:
         otp_login(request, device)
     session_start_user(request, membership=membership)
     services.portal_sign_in_record(membership=membership, second_factor=device is not None)
-    return redirect_to(request, safe_next(request, request.POST.get("next") or request.GET.get("next")))
+    return redirect_to(request, safe_next(request, next_url))
 
 
 @method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
@@ -72,7 +73,7 @@ class LoginView(View):
             request.session[PENDING_KEY] = {"user_id": user.pk, "at": time.time(),
                                             "next": request.POST.get("next", "")}
             return redirect_to(request, reverse("portal:login-otp"))
-        return _finish_sign_in(request, user, membership)
+        return _finish_sign_in(request, user, membership, next_url=request.POST.get("next", ""))
 
 
 @method_decorator([never_cache], name="dispatch")
@@ -101,9 +102,7 @@ class LoginOtpView(View):
         if membership is None:
             return redirect_to(request, reverse("portal:login"))
         next_url = request.session.pop(PENDING_KEY, {}).get("next", "")
-        request.GET = request.GET.copy()
-        request.GET["next"] = next_url
-        return _finish_sign_in(request, user, membership, device=device)
+        return _finish_sign_in(request, user, membership, next_url=next_url, device=device)
 
 
 class LogoutView(View):
@@ -149,7 +148,7 @@ class SecurityView(PortalView):
     """The signed-in user's second factor: add an authenticator app (QR code, confirm with a code) or remove it."""
 
     section = "security"
-    required_level = {"GET": 1, "POST": 1}
+    required_level = {"GET": PortalRole.VIEWER, "POST": PortalRole.VIEWER}
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self._render(request)

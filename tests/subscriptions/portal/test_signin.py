@@ -177,3 +177,11 @@ def test_a_role_change_applies_at_once(signed_in, partner):
     client.membership.role = PortalRole.VIEWER
     client.membership.save()
     assert client.get(PORTAL + "tokens/").status_code == 403
+
+
+def test_next_survives_the_code_step(totp_member):
+    _, device = totp_member
+    client = Client()
+    client.post(PORTAL + "login/", {"username": "dev", "password": PASSWORD, "next": "/portal/audit/"})
+    done = client.post(PORTAL + "login/code/", {"token": code_for(device)})
+    assert done["Location"] == "/portal/audit/"
