@@ -13,6 +13,8 @@ urlpatterns = [
     path(API_PREFIX, include("notifications.urls")),
     path(API_PREFIX, include("wallets.urls")),
     path(API_PREFIX, include("templates.urls")),
+    path(API_PREFIX, include("subscriptions.portal.api_urls")),
+    path("portal/", include("subscriptions.portal.urls")),
     path("", include("notifications.ops.urls")),
 ]
 

@@ -177,9 +177,11 @@ class SubscriptionTestApi(APIView):
         subscription = EventSubscription.objects.filter(partner=request.user.partner, event_name=eventName).first()
         if subscription is None:
             raise Http404
-        if not subscription.is_enabled:
-            raise Conflict("The subscription is disabled; enable it first.")
-        delivery = services.subscription_send_test(subscription=subscription)
+        channel, actor = actor_of_request(request)
+        try:
+            delivery = services.subscription_send_test(subscription=subscription, channel=channel, actor=actor)
+        except services.SubscriptionDisabled as exc:
+            raise Conflict(str(exc)) from None
         return Response({"eventId": delivery.event.event_id, "deliveryId": delivery.pk},
                         status=status.HTTP_202_ACCEPTED)
 

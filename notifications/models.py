@@ -46,6 +46,10 @@ class Event(models.Model):
             # The re-enqueue sweep's events whose planning task was lost; the rest of the table is not in it.
             models.Index(fields=["received_at"], name="event_messages_unplanned_idx",
                          condition=models.Q(messages_planned=False)),
+            # The portal's delivery log and the API's events list filter by entity; events without one stay out.
+            models.Index(
+                fields=["partner", "entity_id"], name="event_partner_entity_idx", condition=~models.Q(entity_id="")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -109,7 +113,10 @@ class WebhookDelivery(models.Model):
                 name="delivery_open_due_idx",
                 condition=models.Q(status__in=["PENDING", "SENDING"]),
             ),
-            models.Index(fields=["partner", "status"]),
+            # The portal's delivery log: newest first per partner, keyset-paginated on (created_at, id), with or
+            # without a status filter (the second one also serves every (partner, status) query).
+            models.Index(fields=["partner", "-created_at", "-id"], name="delivery_partner_log_idx"),
+            models.Index(fields=["partner", "status", "-created_at", "-id"], name="delivery_partner_status_idx"),
             models.Index(fields=["subscription", "status"]),
         ]
 

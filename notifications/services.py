@@ -177,8 +177,15 @@ def dead_letter_redrive(*, dead_letter: DeadLetter) -> RedriveResult:
     return RedriveResult(dead_letter.pk, True, "", message["eventId"])
 
 
-def subscription_send_test(*, subscription: EventSubscription) -> WebhookDelivery:
-    """A signed WEBHOOK_TEST event to one subscription, sent now (partner API `…/{eventName}/test`)."""
+class SubscriptionDisabled(Exception):
+    """A test event was asked of a disabled subscription."""
+
+
+def subscription_send_test(*, subscription: EventSubscription, channel: str, actor: str) -> WebhookDelivery:
+    """A signed WEBHOOK_TEST event to one subscription, sent now (partner API `…/{eventName}/test`, the portal).
+    Raises SubscriptionDisabled for a disabled subscription."""
+    if not subscription.is_enabled:
+        raise SubscriptionDisabled("The subscription is disabled; enable it first.")
     now = timezone.now()
     event_id = str(uuid.uuid4())
     data = {"message": f"Test event for your {subscription.event_name} subscription."}
@@ -191,6 +198,11 @@ def subscription_send_test(*, subscription: EventSubscription) -> WebhookDeliver
         )
         delivery = WebhookDelivery.objects.create(event=event, subscription=subscription,
                                                   partner=subscription.partner)
+        audit_record(
+            channel=channel, actor=actor, partner=subscription.partner, action="subscription.test_sent",
+            object_type="EventSubscription", object_id=subscription.pk,
+            after={"event_name": subscription.event_name, "event_id": event_id, "delivery_id": delivery.pk},
+        )
         transaction.on_commit(lambda: queue.enqueue_deliveries({subscription.pk: [delivery.pk]}))
     return delivery
 

@@ -194,6 +194,7 @@ class AuditChannel(models.TextChoices):
     ADMIN = "ADMIN", "Admin"
     SYSTEM = "SYSTEM", "System"
     COMMAND = "COMMAND", "Management command"
+    PORTAL = "PORTAL", "Partner portal"
 
 
 class AuditEntry(models.Model):

@@ -438,7 +438,8 @@ class TemplateVariablesApi(APIView):
         "previews.",
         responses={200: OutputSerializer, **error_responses(404)},
     )
-    def get(self, request, event_name: str):
+    def get(self, request, eventName: str):  # the OpenAPI path parameter, named as the docs write it
+        event_name = eventName
         definition = get_event(event_name)
         if definition is None or not definition.customer_facing:
             raise NotFound(f"No customer-facing event {event_name[:64]!r}.")

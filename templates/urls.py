@@ -14,7 +14,7 @@ urlpatterns = [
         name="notification-template-preview",
     ),
     re_path(
-        rf"^notification-templates/variables/(?P<event_name>[^/]+){SLASH}$", apis.TemplateVariablesApi.as_view(),
+        rf"^notification-templates/variables/(?P<eventName>[^/]+){SLASH}$", apis.TemplateVariablesApi.as_view(),
         name="notification-template-variables",
     ),
     re_path(

@@ -143,7 +143,9 @@ class CardholderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Wallet)
 class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("wallet_id", "cardholder", "partner", "product", "status", "balance", "currency", "updated_at")
+    # Status and balance first: at 1400 px the list (beside the admin's sidebar and the filters) scrolls
+    # sideways, and what support looks for must not be behind that scrollbar.
+    list_display = ("wallet_id", "status", "balance", "currency", "cardholder", "partner", "product", "updated_at")
     list_filter = ("status", "partner", "product")
     search_fields = ("cards__kit_no", "cardholder__phone", "cardholder__email", "cardholder__external_id")
     list_select_related = ("partner", "cardholder", "product")

@@ -372,3 +372,48 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["EndpointAuthTypeEnum
 # Where partners ask for a support-only wallet status move (an email address or URL), named in the 409 that refuses
 # such a move through the API; empty: "the platform's support team".
 WALLETS_SUPPORT_CONTACT = env.str("WALLETS_SUPPORT_CONTACT", default="")
+
+# PARTNER PORTAL (subscriptions/portal/; docs/portal.md)
+INSTALLED_APPS += [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "django_htmx",
+    "drf_spectacular_sidecar",
+    "subscriptions.portal.apps.PortalConfig",
+]
+# whitenoise serves /static/ from every process (gunicorn included), right after the security middleware.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "whitenoise.middleware.WhiteNoiseMiddleware")
+# django-otp marks request.user verified once a TOTP code was accepted in this session.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "django_otp.middleware.OTPMiddleware")
+# django-axes must come last: it turns a locked-out sign-in into its lockout page.
+MIDDLEWARE += ["django_htmx.middleware.HtmxMiddleware", "axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Compressed copies, no manifest: templates render even where collectstatic has not run (tests, `check --deploy`).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Swagger UI and ReDoc from drf-spectacular-sidecar's static files: /api/docs/ works offline, pinned versions.
+SPECTACULAR_SETTINGS.update({"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+                             "REDOC_DIST": "SIDECAR"})
+# Lockout (django-axes): this many failed sign-ins of one username from one address lock it for PORTAL_LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = env.int("PORTAL_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("PORTAL_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
+# The client address the same way as the API's throttle (TRUSTED_PROXY_COUNT hops of X-Forwarded-For).
+AXES_CLIENT_IP_CALLABLE = "subscriptions.portal.auth.client_ip"
+# A portal session ends after this long without a request, and in any case this long after sign-in.
+PORTAL_SESSION_IDLE_MINUTES = env.int("PORTAL_SESSION_IDLE_MINUTES", default=30)
+PORTAL_SESSION_MAX_HOURS = env.int("PORTAL_SESSION_MAX_HOURS", default=12)
+# Revealing a signing secret asks for the password (and TOTP code) again unless it was given this recently.
+PORTAL_REAUTH_MINUTES = env.int("PORTAL_REAUTH_MINUTES", default=5)
+# One-time links of POST /portal-sessions: valid this long, and the session they open lasts this long.
+PORTAL_LINK_TTL_SECONDS = env.int("PORTAL_LINK_TTL_SECONDS", default=5 * 60)
+PORTAL_LINK_SESSION_MINUTES = env.int("PORTAL_LINK_SESSION_MINUTES", default=60)
+# The name authenticator apps show next to a TOTP code.
+OTP_TOTP_ISSUER = env.str("PORTAL_TOTP_ISSUER", default="Prepaid Notifications")

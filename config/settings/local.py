@@ -11,3 +11,6 @@ SECRETS_ENCRYPTION_KEYS = env.list(
     "SECRETS_ENCRYPTION_KEYS", default=["ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMDEyMzQ1Njc="]
 )
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# `make run` collects static files, but a plain `runserver` should find them without it.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG

@@ -20,3 +20,6 @@ _XDIST_INDEX = int(env.str("PYTEST_XDIST_WORKER", default="gw0").removeprefix("g
 CELERY_BROKER_URL = env.str("REDIS_URL", default=f"redis://127.0.0.1:6379/{9 + _XDIST_INDEX}")
 # The rate limiter's Redis follows this run's broker database (base.py reads the default before it is set here).
 WEBHOOK_RATE_LIMIT_REDIS_URL = env.str("WEBHOOK_RATE_LIMIT_REDIS_URL", default=CELERY_BROKER_URL)
+# whitenoise serves static files straight from the apps' folders: no collectstatic before the tests.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

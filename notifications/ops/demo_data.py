@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from subscriptions.catalog import ALL_EVENTS
 from subscriptions.models import ApiToken, AuditChannel, EventSubscription, Partner, TokenLevel
+from subscriptions.portal.models import PartnerUser, PortalRole
+from subscriptions.portal.services import partner_user_create
 from subscriptions.services.partners import partner_create
 from subscriptions.services.subscriptions import subscription_create, subscription_update
 from subscriptions.services.tokens import token_issue, token_revoke
@@ -28,6 +30,9 @@ TOKEN_NAME = "setup_demo"
 DEMO_TENANT = "demo"
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin"  # local development only: setup_demo prints a warning saying so
+# The demo partner's portal login (/portal/), role admin: local development only, like the admin login.
+PORTAL_USERNAME = "demo"
+PORTAL_PASSWORD = "demo-portal"
 DEMO_PRODUCT = {"code": "demo-gpr", "name": "Demo general-purpose prepaid card", "dormancy_days": 180}
 # (customerId, name, phone, email, kitNo, last4, days until the card expires)
 DEMO_CARDHOLDERS = [
@@ -43,6 +48,7 @@ class DemoSetup:
     subscription: EventSubscription
     token: str
     admin_created: bool
+    portal_user_created: bool = False
     created: list[str] = field(default_factory=list)
 
 
@@ -55,6 +61,14 @@ def _ensure_admin() -> bool:
     if user_model.objects.filter(username=ADMIN_USERNAME).exists():
         return False
     user_model.objects.create_superuser(username=ADMIN_USERNAME, email="admin@localhost", password=ADMIN_PASSWORD)
+    return True
+
+
+def _ensure_portal_user(partner: Partner) -> bool:
+    if PartnerUser.objects.filter(user__username=PORTAL_USERNAME).exists():
+        return False
+    partner_user_create(partner=partner, username=PORTAL_USERNAME, password=PORTAL_PASSWORD, role=PortalRole.ADMIN,
+                        email="demo@example.com", channel=AuditChannel.COMMAND, actor=ACTOR)
     return True
 
 
@@ -152,7 +166,10 @@ def demo_setup(*, base_url: str) -> DemoSetup:
     # The subscription first, so that the events the card set-up emits are delivered to the demo receiver too.
     subscription = _ensure_subscription(partner, demo_receiver_url(base_url), created)
     _ensure_cards(partner, created)
+    portal_user_created = _ensure_portal_user(partner)
+    if portal_user_created:
+        created.append(f"portal user {PORTAL_USERNAME}")
     token = _fresh_token(partner)
     logger.info("Demo set up: %s", ", ".join(created) or "nothing new")
     return DemoSetup(partner=partner, subscription=subscription, token=token, admin_created=admin_created,
-                     created=created)
+                     created=created, portal_user_created=portal_user_created)

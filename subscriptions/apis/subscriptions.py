@@ -35,7 +35,7 @@ from subscriptions.apis.fields import (
 )
 from subscriptions.apis.webhook_bodies import WEBHOOK_CALLBACK
 from subscriptions.catalog import get_event
-from subscriptions.models import EventSubscription, PayloadFormat, TokenLevel
+from subscriptions.models import EventSubscription, Partner, PayloadFormat, TokenLevel
 from subscriptions.options import KEEP, auth_public_view
 from subscriptions.services.subscriptions import (
     DeliveryOptions,
@@ -294,13 +294,21 @@ class SubscriptionCreateApi(APIView):
     def post(self, request):
         serializer = SubscriptionCreateApi.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        channel, actor = actor_of_request(request)
+        subscription = SubscriptionCreateApi.create(
+            partner=request.user.partner, data=serializer.validated_data, channel=channel, actor=actor
+        )
+        body = SubscriptionCreateApi.OutputSerializer(subscription).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def create(*, partner: Partner, data: dict, channel: str, actor: str) -> EventSubscription:
+        """Create from validated input (shared with the partner portal's form). Raises the API's errors."""
         # Omitted retry fields stay None so the service applies the current settings' defaults.
         retry = data.get("retryConfig", {})
-        channel, actor = actor_of_request(request)
         try:
             subscription = subscription_create(
-                partner=request.user.partner,
+                partner=partner,
                 event_name=data["eventName"],
                 destination=data["destination"],
                 is_enabled=data["isEnabled"],
@@ -316,8 +324,7 @@ class SubscriptionCreateApi(APIView):
             raise Conflict(str(exc), extra={"eventName": exc.event_name}) from None
         except DjangoValidationError as exc:
             _raise_api_validation(exc)
-        body = SubscriptionCreateApi.OutputSerializer(subscription).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        return subscription
 
 
 class SubscriptionUpdateApi(APIView):
@@ -377,8 +384,15 @@ class SubscriptionUpdateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         subscription = get_subscription_or_404(request, data["eventName"])
-        retry = data.get("retryConfig", {})
         channel, actor = actor_of_request(request)
+        subscription = SubscriptionUpdateApi.update(subscription=subscription, data=data, channel=channel, actor=actor)
+        return Response(SubscriptionUpdateApi.OutputSerializer(subscription).data)
+
+    @staticmethod
+    def update(*, subscription: EventSubscription, data: dict, channel: str, actor: str) -> EventSubscription:
+        """Apply validated input to the subscription (shared with the partner portal's form). Raises the API's
+        errors."""
+        retry = data.get("retryConfig", {})
         try:
             subscription = subscription_update(
                 subscription=subscription,
@@ -396,7 +410,7 @@ class SubscriptionUpdateApi(APIView):
             _raise_api_validation(exc)
         except EventSubscription.DoesNotExist:
             raise deleted_meanwhile(data["eventName"]) from None
-        return Response(SubscriptionUpdateApi.OutputSerializer(subscription).data)
+        return subscription
 
 
 class SubscriptionCollectionApi(SubscriptionListApi, SubscriptionCreateApi, SubscriptionUpdateApi):

@@ -138,7 +138,7 @@ def _apply_options(locked: EventSubscription, values: dict) -> dict[str, Any]:
 def _disabled_reason_for(channel: str) -> str:
     if channel == AuditChannel.ADMIN:
         return "Disabled by support staff"
-    if channel == AuditChannel.PARTNER_API:
+    if channel in (AuditChannel.PARTNER_API, AuditChannel.PORTAL):
         return "Disabled by the partner"
     return "Disabled by an operator"
 

@@ -1,5 +1,6 @@
-"""`manage.py setup_demo`: the demo data of `make run` (idempotent), then the URLs, the admin login and a fresh
-demo API token. For a local machine only: it creates an admin/admin superuser."""
+"""`manage.py setup_demo`: the demo data of `make run` (idempotent), then the URLs, the admin and partner-portal
+logins and a fresh demo API token. For a local machine only: it creates an admin/admin superuser and a
+demo/demo-portal portal user."""
 
 from django.conf import settings
 
@@ -10,8 +11,8 @@ from notifications.ops import demo_data
 class Command(OpsCommand):
     help = (
         "Create the local demo (idempotent): partner 'demo', a product, cardholders, wallets and cards, an "
-        "ALL_EVENTS subscription delivering to the built-in demo receiver, an admin/admin superuser (LOCAL USE "
-        "ONLY) and a fresh API token, printed last."
+        "ALL_EVENTS subscription delivering to the built-in demo receiver, an admin/admin superuser and a "
+        "demo/demo-portal partner-portal user (LOCAL USE ONLY) and a fresh API token, printed last."
     )
 
     def add_command_arguments(self, parser) -> None:
@@ -35,6 +36,7 @@ class Command(OpsCommand):
                 "apiDocs": f"{base}/api/docs/",
                 "admin": f"{base}/{settings.ADMIN_URL}",
                 "dashboard": f"{base}/ops/dashboard/",
+                "portal": f"{base}/portal/",
                 "demoReceiver": f"{base}/demo/",
                 "readyz": f"{base}/readyz",
                 "metrics": f"{base}/metrics",
@@ -44,6 +46,7 @@ class Command(OpsCommand):
                 "destination": result.subscription.destination,
             },
             "admin": {"username": demo_data.ADMIN_USERNAME, "created": result.admin_created},
+            "portal": {"username": demo_data.PORTAL_USERNAME, "created": result.portal_user_created},
             "token": result.token,
         }
         self.finish(payload, human=lambda: self._human(payload, base))
@@ -55,6 +58,11 @@ class Command(OpsCommand):
             if payload["admin"]["created"]
             else f"{demo_data.ADMIN_USERNAME} (existing user; password {demo_data.ADMIN_PASSWORD!r} unless changed)"
         )
+        portal_note = (
+            f"{demo_data.PORTAL_USERNAME} / {demo_data.PORTAL_PASSWORD}"
+            if payload["portal"]["created"]
+            else f"{demo_data.PORTAL_USERNAME} (existing user; password {demo_data.PORTAL_PASSWORD!r} unless changed)"
+        )
         lines = [
             self.style.SUCCESS("Demo ready" + (f": created {', '.join(payload['created'])}" if payload["created"] else
                                                " (nothing new to create)")),
@@ -62,12 +70,14 @@ class Command(OpsCommand):
             f"  Partner API      {urls['api']}   (docs: {urls['apiDocs']})",
             f"  Admin            {urls['admin']}   login {admin_note}",
             f"  Ops dashboard    {urls['dashboard']}",
+            f"  Partner portal   {urls['portal']}   login {portal_note}   (partner demo, role admin)",
             f"  Demo receiver    {urls['demoReceiver']}   (subscription ALL_EVENTS -> "
             f"{payload['subscription']['destination']})",
             f"  Health, metrics  {urls['readyz']}   {urls['metrics']}",
             "",
             self.style.WARNING(
-                f"  The admin login {demo_data.ADMIN_USERNAME}/{demo_data.ADMIN_PASSWORD} is for local use only: "
+                f"  The admin login {demo_data.ADMIN_USERNAME}/{demo_data.ADMIN_PASSWORD} and the portal login "
+                f"{demo_data.PORTAL_USERNAME}/{demo_data.PORTAL_PASSWORD} are for local use only: "
                 "never run setup_demo on a shared or production database."
             ),
             "",
