@@ -13,8 +13,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from config.partner_api.audit import audit_record
-from notifications.models import DeliveryStatus
-from notifications.services import deliveries_replay
+from notifications.models import RecoverJob
+from notifications.services import recover_job_request
 from subscriptions.models import AuditChannel, EventSubscription, Partner, hash_token
 from subscriptions.portal.models import PartnerUser, PortalLink, PortalRole
 
@@ -113,25 +113,10 @@ def totp_device_remove(*, user, partner: Partner, actor: str) -> int:
     return removed
 
 
-@dataclass(frozen=True)
-class RecoverResult:
-    matched: int
-    resent: int
-
-
 def subscription_recover(
     *, subscription: EventSubscription, since: datetime, channel: str, actor: str, until: datetime | None = None
-) -> RecoverResult:
-    """Send again the subscription's FAILED deliveries created in [since, until). The one place the portal's
-    "recover" goes through: point it at the recover job service (POST …/{eventName}/recover) once that exists."""
-    if until is not None and until <= since:
-        raise ValidationError({"until": ["`until` must be after `since`."]})
-    summary = deliveries_replay(status=DeliveryStatus.FAILED, since=since, until=until,
-                                tenant_id=subscription.partner.tenant_id, subscription_id=subscription.pk)
-    with transaction.atomic():
-        audit_record(channel=channel, actor=actor, partner=subscription.partner, action="subscription.recovered",
-                     object_type="EventSubscription", object_id=subscription.pk,
-                     after={"event_name": subscription.event_name, "since": since.isoformat(),
-                            "until": until.isoformat() if until else None, "matched": summary.matched,
-                            "resent": summary.replayed})
-    return RecoverResult(matched=summary.matched, resent=summary.replayed)
+) -> tuple[RecoverJob, bool]:
+    """Send again the subscription's FAILED deliveries created in [since, until): the same recover job as the
+    partner API's `POST …/{eventName}/recover` (notifications.services.recover_job_request), and whether it is new.
+    Raises ValidationError for a bad window and RecoverJobConflict while another window's job runs."""
+    return recover_job_request(subscription=subscription, since=since, until=until, channel=channel, actor=actor)

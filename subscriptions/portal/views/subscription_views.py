@@ -29,6 +29,7 @@ from subscriptions.portal.views.base import CHANNEL, PortalView, not_found, redi
 from subscriptions.portal.views.signin import reauthenticate
 from subscriptions.services.secrets import subscription_secret_reveal, subscription_secret_rotate
 from subscriptions.services.subscriptions import subscription_delete
+from notifications.services import RecoverJobConflict
 
 UPDATE_READONLY = ("eventName",)
 
@@ -225,11 +226,13 @@ class SubscriptionRecoverView(PortalView):
         if since is None:
             return self.page(request, "portal/partials/notice.html", status=400, error="Enter the start time.")
         try:
-            result = services.subscription_recover(subscription=subscription, since=since, until=until,
-                                                   channel=CHANNEL, actor=request.portal.actor)
+            job, new = services.subscription_recover(subscription=subscription, since=since, until=until,
+                                                     channel=CHANNEL, actor=request.portal.actor)
         except DjangoValidationError as exc:
             return self.page(request, "portal/partials/notice.html", status=400, error=" ".join(exc.messages))
+        except RecoverJobConflict as exc:
+            return self.page(request, "portal/partials/notice.html", status=409, error=str(exc))
         return self.page(request, "portal/partials/notice.html",
-                         message=f"Recovering: {result.resent} failed "
-                         f"{'delivery is' if result.resent == 1 else 'deliveries are'} being sent again "
-                         f"(since {since:%Y-%m-%d %H:%M} UTC).")
+                         message=f"Recovering: job {job.pk} {'started' if new else 'is already running'}; the failed "
+                         f"deliveries created since {since:%Y-%m-%d %H:%M} UTC are being sent again in the background "
+                         f"(the delivery log shows each one as it goes out).")

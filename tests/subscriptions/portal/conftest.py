@@ -6,8 +6,13 @@ from django.test import Client
 from subscriptions.models import AuditChannel
 from subscriptions.portal.models import PortalRole
 from subscriptions.portal.services import partner_user_create
-from tests.factories import ApiTokenFactory, EventFactory, EventSubscriptionFactory, PartnerFactory
-from tests.subscriptions.factories import WebhookDeliveryFactory
+from tests.factories import (
+    ApiTokenFactory,
+    EventFactory,
+    EventSubscriptionFactory,
+    PartnerFactory,
+    WebhookDeliveryFactory,
+)
 
 PASSWORD = "portal-test-password"
 PORTAL = "/portal/"

@@ -25,9 +25,8 @@ from standardwebhooks import Webhook
 from notifications.models import DeliveryAttempt, DeliveryStatus, WebhookDelivery
 from subscriptions.models import EventSubscription, TokenLevel
 from subscriptions.portal.models import PortalRole
-from tests.factories import ApiTokenFactory, EventFactory, PartnerFactory, WalletFactory
+from tests.factories import ApiTokenFactory, EventFactory, PartnerFactory, WalletFactory, WebhookDeliveryFactory
 from tests.fixtures.processes import ROOT, wait_until
-from tests.subscriptions.factories import WebhookDeliveryFactory
 from tests.subscriptions.portal.conftest import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -212,7 +211,7 @@ def test_portal_flow(live_server, browser, portal_data, webhook_receiver, start_
     page.open("/portal/subscriptions/ALL_EVENTS/")
     page.set_value("#id_since", since.strftime("%Y-%m-%dT%H:%M"))
     page.click("#recover")
-    page.wait_text("#recover-result", "Recovering: 1 failed")
+    page.wait_text("#recover-result", "Recovering: job")
     page.shot("09-recover")
     wait_until(lambda: failed_id in webhook_receiver.ids()[3:], 30, message="the recovered delivery arrives")
     page.open(f"/portal/events/{failed_id}/")

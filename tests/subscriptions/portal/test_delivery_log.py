@@ -12,8 +12,7 @@ from django.utils import timezone
 from notifications.models import DeliveryStatus, WebhookDelivery
 from subscriptions.portal import selectors
 from subscriptions.portal.selectors import LogFilters, decode_cursor, delivery_log_page, encode_cursor
-from tests.factories import EventFactory, EventSubscriptionFactory
-from tests.subscriptions.factories import WebhookDeliveryFactory
+from tests.factories import EventFactory, EventSubscriptionFactory, WebhookDeliveryFactory
 from tests.subscriptions.portal.conftest import PORTAL
 
 NOW = timezone.now().replace(microsecond=0)

@@ -4,8 +4,7 @@ import pytest
 
 from notifications.models import DeliveryAttempt, DeliveryStatus
 from subscriptions.portal.models import PortalRole
-from tests.factories import EventFactory, EventSubscriptionFactory
-from tests.subscriptions.factories import WebhookDeliveryFactory
+from tests.factories import EventFactory, EventSubscriptionFactory, WebhookDeliveryFactory
 from tests.subscriptions.portal.conftest import PORTAL
 
 

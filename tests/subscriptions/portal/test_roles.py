@@ -2,14 +2,16 @@
 recover (level 2), admins also rotate secrets and manage API tokens (level 3). What a role may not do is 403 and
 changes nothing. Every form is CSRF-protected."""
 
+import datetime
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from notifications.models import DeliveryStatus
 from subscriptions.models import AuditEntry
 from subscriptions.portal.models import PortalRole
-from tests.factories import EventFactory, EventSubscriptionFactory
-from tests.subscriptions.factories import WebhookDeliveryFactory
+from tests.factories import EventFactory, EventSubscriptionFactory, WebhookDeliveryFactory
 from tests.subscriptions.portal.conftest import PASSWORD, PORTAL, sign_in
 
 VIEWER, DEVELOPER, ADMIN = PortalRole.VIEWER, PortalRole.DEVELOPER, PortalRole.ADMIN
@@ -32,7 +34,7 @@ RULES = [
     ("post", "subscriptions/TRANSACTION_NOTIFICATION/toggle/", {}, DEVELOPER),
     ("post", "subscriptions/TRANSACTION_NOTIFICATION/test/", {}, DEVELOPER),
     ("post", "subscriptions/TRANSACTION_NOTIFICATION/secret/", {"password": PASSWORD}, DEVELOPER),
-    ("post", "subscriptions/TRANSACTION_NOTIFICATION/recover/", {"since": "2020-01-01T00:00"}, DEVELOPER),
+    ("post", "subscriptions/TRANSACTION_NOTIFICATION/recover/", {"since": "{an_hour_ago}"}, DEVELOPER),
     ("post", "deliveries/{delivery}/resend/", {}, DEVELOPER),
     ("post", "subscriptions/TRANSACTION_NOTIFICATION/secret/rotate/", {}, ADMIN),
     ("get", "tokens/", {}, ADMIN),
@@ -46,6 +48,8 @@ RULES = [
 def test_role_rules(signed_in, partner, own, method, path, data, lowest, role):
     client = signed_in(partner, role)
     audit_before = AuditEntry.objects.exclude(action="portal_user.signed_in").count()
+    an_hour_ago = (timezone.now() - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    data = {key: value.format(an_hour_ago=an_hour_ago) for key, value in data.items()}
     response = getattr(client, method)(PORTAL + path.format(delivery=own["delivery"].pk), data)
     if role < lowest:
         assert response.status_code == 403

@@ -9,13 +9,13 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework import serializers
 
-from notifications.models import DeliveryStatus, WebhookDelivery
+from notifications.models import DeliveryStatus, RecoverJob, WebhookDelivery
+from notifications.services import recover_job_run
 from subscriptions.apis.subscriptions import SubscriptionCreateApi
 from subscriptions.models import AuditEntry, EventSubscription
 from subscriptions.portal.models import PortalRole
 from subscriptions.portal.serializer_forms import form_fields, form_payload
-from tests.factories import EventFactory, EventSubscriptionFactory
-from tests.subscriptions.factories import WebhookDeliveryFactory
+from tests.factories import EventFactory, EventSubscriptionFactory, WebhookDeliveryFactory
 from tests.subscriptions.portal.conftest import PASSWORD, PORTAL
 
 NEW = PORTAL + "subscriptions/new/"
@@ -161,16 +161,23 @@ def test_recover_resends_this_subscriptions_failed_deliveries_since_the_time(sig
     recent, old, elsewhere = failed(subscription, 1), failed(subscription, 30), failed(other, 1)
     since = (now - datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
     response = signed_in(partner).post(PORTAL + "subscriptions/TRANSACTION_NOTIFICATION/recover/", {"since": since})
-    assert "Recovering: 1 failed delivery" in response.content.decode()
+    job = RecoverJob.objects.get(subscription=subscription)  # the partner API's own recover job, not a second path
+    assert f"Recovering: job {job.pk} started" in response.content.decode()
+    recover_job_run(job_id=job.pk)  # what the queued task does in the worker
     statuses = dict(WebhookDelivery.objects.values_list("pk", "status"))
     assert statuses == {recent.pk: "PENDING", old.pk: "FAILED", elsewhere.pk: "FAILED"}
-    entry = AuditEntry.objects.get(action="subscription.recovered")
-    assert entry.after["resent"] == 1 and entry.channel == "PORTAL"
+    entry = AuditEntry.objects.get(action="subscription.recover_requested")
+    assert entry.after["recover_job"] == job.pk and entry.channel == "PORTAL"
+    # Asked again while it runs (or a double click): the same job.
+    RecoverJob.objects.filter(pk=job.pk).update(state=RecoverJob.State.RUNNING)
+    again = signed_in(partner).post(PORTAL + "subscriptions/TRANSACTION_NOTIFICATION/recover/", {"since": since})
+    assert f"Recovering: job {job.pk} is already running" in again.content.decode()
 
 
 @pytest.mark.parametrize(("data", "message"), [
     ({"since": ""}, "Enter the start time"), ({"since": "yesterday"}, "YYYY-MM-DD"),
-    ({"since": "2026-01-02T00:00", "until": "2026-01-01T00:00"}, "must be after"),
+    ({"since": "2026-01-02T00:00", "until": "2026-01-01T00:00"}, "must be later"),
+    ({"since": "2020-01-01T00:00"}, "at most 14 days"),
 ])
 def test_recover_with_bad_times_is_a_400(signed_in, partner, subscription, data, message):
     response = signed_in(partner).post(PORTAL + "subscriptions/TRANSACTION_NOTIFICATION/recover/", data)
