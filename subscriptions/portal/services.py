@@ -2,7 +2,6 @@
 "recover failed deliveries since a time" entry point. Every change is audited; the portal passes
 channel=PORTAL and the acting user or link as actor."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings

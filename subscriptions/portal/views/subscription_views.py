@@ -14,6 +14,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.exceptions import ValidationError as DrfValidationError
 
 from notifications import services as pipeline
+from notifications.services import RecoverJobConflict
 from subscriptions import selectors
 from subscriptions.apis.subscriptions import (
     SubscriptionCreateApi,
@@ -29,7 +30,6 @@ from subscriptions.portal.views.base import CHANNEL, PortalView, not_found, redi
 from subscriptions.portal.views.signin import reauthenticate
 from subscriptions.services.secrets import subscription_secret_reveal, subscription_secret_rotate
 from subscriptions.services.subscriptions import subscription_delete
-from notifications.services import RecoverJobConflict
 
 UPDATE_READONLY = ("eventName",)
 
