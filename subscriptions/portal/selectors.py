@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from notifications.models import DeliveryAttempt, DeliveryStatus, Event, WebhookDelivery
-from notifications.webhooks.payloads import webhook_body
+from notifications.webhooks.formats import ENVELOPES, example_fields, render
 from subscriptions.catalog import EventDefinition
 from subscriptions.models import ApiToken, AuditEntry, EventSubscription, Partner
 
@@ -264,31 +264,11 @@ def pretty_json(text: str) -> str:
 
 # --- catalog, tokens, audit ---------------------------------------------------------------------------------------
 
-_EXAMPLE_STRINGS = {
-    "kitNo": "K0001", "cardId": "card_8f2c1a", "last4": "4242", "customerId": "CUST-1001",
-    "cardholderName": "Asha Rao", "amount": "125.50", "currency": "INR", "balance": "874.50",
-    "transactionId": "txn_51c0e9", "merchantName": "Corner Coffee", "walletId": "wal_3b7d",
-    "previousStatus": "ACTIVE", "newStatus": "LOCKED", "status": "APPROVED", "expiryDate": "2027-01-31",
-}
-_EXAMPLE_BY_TYPE = {"integer": 7, "number": 1.5, "boolean": False, "object": {}, "array": []}
-
-
-def example_data(definition: EventDefinition) -> dict:
-    """Plausible `data` for an event, from its catalog variables."""
-    return {
-        name: (_EXAMPLE_STRINGS.get(name, f"example {name}") if json_type == "string"
-               else _EXAMPLE_BY_TYPE.get(json_type))
-        for name, (json_type, _) in definition.variables.items()
-    }
-
-
 def catalog_examples(definition: EventDefinition, *, tenant_id: str) -> dict[str, str]:
-    """An example webhook body per payload format, rendered by the same code that renders real deliveries."""
-    occurred = datetime(2026, 2, 12, 10, 30, tzinfo=UTC)
-    body = webhook_body(event_id="6f0c2a8e-3f7e-4c61-9a55-0f4b0c9d2e11", event_name=definition.name,
-                        event_type=definition.event_type, tenant_id=tenant_id, occurred_at=occurred,
-                        data=example_data(definition))
-    return {"standard": pretty_json(body)}
+    """An example webhook body per payload format (the partner's tenant id in it), rendered by the same code that
+    renders real deliveries and `GET /event-types/{name}`'s `exampleBodies`."""
+    fields = example_fields(definition, tenant_id=tenant_id)
+    return {fmt: pretty_json(render(fmt, fields)) for fmt in ENVELOPES}
 
 
 def token_list(*, partner: Partner) -> QuerySet[ApiToken]:

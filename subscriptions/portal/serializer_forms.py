@@ -107,9 +107,11 @@ def form_fields(
     choices: Mapping[str, list[tuple[str, str]]] | None = None,
     readonly: tuple[str, ...] = (),
     prefix: str = "",
+    optional_group: bool = False,
 ) -> list[FormField]:
     """The fields of `serializer` to render, filled with `initial` (the API's JSON shape) and `errors` (by path).
-    `choices` turns a free-text field into a select (e.g. eventName from the catalog)."""
+    `choices` turns a free-text field into a select (e.g. eventName from the catalog). Inside an optional group
+    (e.g. `auth`) every select may be left empty, which leaves the whole group out."""
     initial, errors, choices = initial or {}, errors or {}, choices or {}
     result = []
     for name, f in serializer.fields.items():
@@ -126,14 +128,14 @@ def form_fields(
         )
         if widget == "group":
             item.children = form_fields(f, initial=value or {}, errors=errors, choices=choices, readonly=readonly,
-                                        prefix=f"{path}.")
+                                        prefix=f"{path}.", optional_group=optional_group or not f.required)
         elif widget == "checkbox":
             item.checked = bool(value)
         else:
             item.value = _display(widget, value)
         if widget == "select":
             options = choices.get(path) or [(str(k), str(v)) for k, v in f.choices.items()]
-            item.choices = ([] if f.required else [("", "—")]) + list(options)
+            item.choices = ([] if f.required and not optional_group else [("", "—")]) + list(options)
         if isinstance(f, serializers.IntegerField):
             item.min_value, item.max_value = f.min_value, f.max_value
         if isinstance(f, serializers.CharField):

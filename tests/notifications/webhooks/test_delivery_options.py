@@ -132,7 +132,8 @@ def test_headers_and_auth_are_kept_on_retries_replays_and_test_events(acme, webh
     deliver_as_task([d.pk])  # the retry
     services.deliveries_replay(status=DeliveryStatus.SUCCEEDED, tenant_id="acme")
     deliver_as_task([d.pk])  # a replay
-    test = services.subscription_send_test(subscription=EventSubscription.objects.get())
+    test = services.subscription_send_test(subscription=EventSubscription.objects.get(), channel="PARTNER_API",
+                                           actor="acme")
     deliver_as_task([test.pk])  # a test event
     expected = "Basic " + base64.b64encode(b"hooks:pw").decode()
     assert len(webhook_receiver.requests) == 4

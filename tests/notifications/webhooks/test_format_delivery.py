@@ -120,7 +120,7 @@ def test_a_test_event_comes_in_the_subscriptions_format(webhook_receiver):
     acme = PartnerFactory(tenant_id="acme")
     subscription = EventSubscriptionFactory(partner=acme, event_name="ALL_EVENTS", payload_format="issuer",
                                             destination=webhook_receiver.url())
-    delivery = services.subscription_send_test(subscription=subscription)
+    delivery = services.subscription_send_test(subscription=subscription, channel="PARTNER_API", actor="acme")
     deliver_as_task([delivery.pk])
 
     (request,) = webhook_receiver.wait_for_count(1)

@@ -160,7 +160,8 @@ def test_recover_resends_this_subscriptions_failed_deliveries_since_the_time(sig
 
     recent, old, elsewhere = failed(subscription, 1), failed(subscription, 30), failed(other, 1)
     since = (now - datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
-    response = signed_in(partner).post(PORTAL + "subscriptions/TRANSACTION_NOTIFICATION/recover/", {"since": since})
+    client = signed_in(partner)
+    response = client.post(PORTAL + "subscriptions/TRANSACTION_NOTIFICATION/recover/", {"since": since})
     job = RecoverJob.objects.get(subscription=subscription)  # the partner API's own recover job, not a second path
     assert f"Recovering: job {job.pk} started" in response.content.decode()
     recover_job_run(job_id=job.pk)  # what the queued task does in the worker
@@ -170,7 +171,7 @@ def test_recover_resends_this_subscriptions_failed_deliveries_since_the_time(sig
     assert entry.after["recover_job"] == job.pk and entry.channel == "PORTAL"
     # Asked again while it runs (or a double click): the same job.
     RecoverJob.objects.filter(pk=job.pk).update(state=RecoverJob.State.RUNNING)
-    again = signed_in(partner).post(PORTAL + "subscriptions/TRANSACTION_NOTIFICATION/recover/", {"since": since})
+    again = client.post(PORTAL + "subscriptions/TRANSACTION_NOTIFICATION/recover/", {"since": since})
     assert f"Recovering: job {job.pk} is already running" in again.content.decode()
 
 
