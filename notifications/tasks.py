@@ -42,7 +42,8 @@ def deliver_webhooks(delivery_ids: list[int], subscription_id: int, claim_token:
     if outcome.deferred:
         queue.defer_delivery_batch(queue.DeliveryBatch(subscription_id, outcome.deferred, token, partner_id),
                                    outcome.defer_seconds)
-    return {"claimed": outcome.claimed, "succeeded": outcome.succeeded, "failed": outcome.failed}
+    return {"claimed": outcome.claimed, "succeeded": outcome.succeeded, "failed": outcome.failed,
+            "deferred": len(outcome.deferred or ()), "postponed": len(outcome.postponed or ())}
 
 
 @shared_task(name=queue.SEND_CUSTOMER_MESSAGES, acks_late=True, ignore_result=True)
