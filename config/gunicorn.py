@@ -1,7 +1,7 @@
 """Gunicorn's settings for the web process: `gunicorn -c python:config.gunicorn config.wsgi --bind … --workers …`
 (Procfile, Dockerfile, docker-compose.yml). Gunicorn writes its access log (the raw request line, which may carry a
 card number in a URL) and its error log through its own loggers, outside Django's LOGGING: the logger class below
-puts the same masking filter as every other log line (config/logging.py) on each of their handlers."""
+makes each of their handlers write masked lines, as every other log line is (config/logging.py)."""
 
 from gunicorn.glogging import Logger
 

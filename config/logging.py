@@ -4,12 +4,14 @@ line of any process shows a card number or a token.
 Use `log_context(event_id=..., delivery_id=..., tenant=...)` around work; the filter copies the context onto each
 record. JSON in production (LOG_FORMAT=json), readable key=value lines in development.
 
-Masking: `MaskingFilter` masks card numbers (`notifications.guards.mask_card_numbers`: all digits but the last four
-become `*`) and redacts bearer tokens, API tokens and signing secrets in everything a record prints: the message with
-its arguments, the exception and stack text, the context values. `configure` (Django's LOGGING_CONFIG, also used by
-Celery's worker and beat through `config.celery_app`) attaches it to every handler of every logger, so a line is
-masked whichever logger wrote it (django.request's `Not Found: …` included) and whichever formatter prints it;
-gunicorn's own access and error logs get it from `config/gunicorn.py`."""
+Masking: every line a handler writes has card numbers masked (`notifications.guards.mask_card_numbers`: all digits
+but the last four become `*`) and bearer tokens, API tokens and signing secrets redacted: the message with its
+arguments, the exception and stack text, the context values. Our formatters mask what they print; any other
+formatter is wrapped in `MaskingFormatter`, which masks the finished line. `configure` (Django's LOGGING_CONFIG, also
+used by Celery's worker and beat through `config.celery_app`) does this for every handler of every logger, so a line
+is masked whichever logger wrote it (django.request's `Not Found: …` included); gunicorn's own access and error logs
+get it from `config/gunicorn.py`. Records themselves are left as logged (the formatter masks, not a filter): another
+handler, or a test's log capture, still sees what the code wrote."""
 
 import contextlib
 import contextvars
@@ -35,42 +37,32 @@ def redact(text: str) -> str:
     return _TOKEN_RE.sub(r"\1[REDACTED]", text)
 
 
-_PLAIN_FORMATTER = logging.Formatter()
+class MaskingFormatter(logging.Formatter):
+    """A handler's formatter, wrapped: the line it writes, masked."""
 
+    masks = True
 
-class MaskingFilter(logging.Filter):
-    """Redacts the record in place (see the module docstring) and lets it through. On a handler, not a logger: a
-    logger's filters do not see the records its children propagate to it."""
+    def __init__(self, inner: logging.Formatter | None = None):
+        super().__init__()
+        self.inner = inner or logging.Formatter()
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    def format(self, record: logging.LogRecord) -> str:
         try:
-            message, unformattable = record.getMessage(), False
+            line = self.inner.format(record)
         except Exception:
             # Arguments that do not fit the format: print both, masked, not the handler's error report (unmasked).
-            message, unformattable = f"{record.msg!s} % {record.args!r}", True
-        masked = redact(message)
-        if unformattable or masked != message:
-            record.msg, record.args = masked, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = _PLAIN_FORMATTER.formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
-        for key in CONTEXT_KEYS:
-            value = getattr(record, key, None)
-            if isinstance(value, str):
-                setattr(record, key, redact(value))
-        return True
+            line = f"{record.msg!s} % {record.args!r}"
+        return redact(line)
 
 
 def add_masking(handler: logging.Handler) -> None:
-    if not any(isinstance(f, MaskingFilter) for f in handler.filters):
-        handler.addFilter(MaskingFilter())
+    """Make `handler` write masked lines (its formatter wrapped unless it masks already)."""
+    if not getattr(handler.formatter, "masks", False):
+        handler.setFormatter(MaskingFormatter(handler.formatter))
 
 
 def mask_every_handler() -> None:
-    """Attach MaskingFilter to every handler of every logger that exists now (root included)."""
+    """Make every handler of every logger that exists now (root included) write masked lines."""
     loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
     for logger in loggers:
         for handler in getattr(logger, "handlers", []):  # placeholders have none
@@ -101,30 +93,36 @@ class ContextFilter(logging.Filter):
 
 
 def _context_of(record: logging.LogRecord) -> dict:
-    context = {k: getattr(record, k) for k in CONTEXT_KEYS if getattr(record, k, None) is not None}
-    # Masked here too, so a formatter used without the filter never prints a card number (an int id stays an int).
-    return {k: redact(v) if isinstance(v, str) else v for k, v in context.items()}
+    return {k: getattr(record, k) for k in CONTEXT_KEYS if getattr(record, k, None) is not None}
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line; each value masked before it is encoded (an int id stays an int)."""
+
+    masks = True
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "msg": redact(record.getMessage()),
-            **_context_of(record),
+            **{k: redact(v) if isinstance(v, str) else v for k, v in _context_of(record).items()},
         }
         if record.exc_info:
-            entry["exc"] = redact(record.exc_text or self.formatException(record.exc_info))
+            entry["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 
 class TextFormatter(logging.Formatter):
+    """`HH:MM:SS LEVEL logger: message [context]`, the whole line masked."""
+
+    masks = True
+
     def format(self, record: logging.LogRecord) -> str:
         ts = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
         ctx = " ".join(f"{k}={v}" for k, v in _context_of(record).items())
-        line = f"{ts} {record.levelname:<7} {record.name}: {redact(record.getMessage())}" + (f" [{ctx}]" if ctx else "")
+        line = f"{ts} {record.levelname:<7} {record.name}: {record.getMessage()}" + (f" [{ctx}]" if ctx else "")
         if record.exc_info:
-            line += "\n" + redact(record.exc_text or self.formatException(record.exc_info))
-        return line
+            line += "\n" + self.formatException(record.exc_info)
+        return redact(line)

@@ -121,13 +121,13 @@ LOGGING_CONFIG = "config.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "config.logging.ContextFilter"}, "mask": {"()": "config.logging.MaskingFilter"}},
+    "filters": {"context": {"()": "config.logging.ContextFilter"}},
     "formatters": {
         "text": {"()": "config.logging.TextFormatter"},
         "json": {"()": "config.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context", "mask"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
     },
     "root": {"level": LOG_LEVEL, "handlers": ["console"]},
     "loggers": {

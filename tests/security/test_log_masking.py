@@ -13,7 +13,7 @@ import pytest
 from gunicorn.config import Config
 
 from config.gunicorn import MaskingLogger
-from config.logging import ContextFilter, JsonFormatter, MaskingFilter, TextFormatter, log_context
+from config.logging import ContextFilter, JsonFormatter, MaskingFormatter, TextFormatter, add_masking, log_context
 from notifications import guards
 from notifications.models import DeadLetter
 from tests.factories import PartnerFactory
@@ -44,44 +44,53 @@ def _record(msg: str, *args, exc: bool = False, **extra) -> logging.LogRecord:
     return record
 
 
-# --- the filter and the formatters -----------------------------------------------------------------------------
+# --- the formatters --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("formatter", [logging.Formatter(), TextFormatter(), JsonFormatter()])
-def test_the_filter_masks_message_arguments_exception_and_context(formatter):
+@pytest.mark.parametrize("formatter", [MaskingFormatter(), MaskingFormatter(logging.Formatter("%(message)s")),
+                                       TextFormatter(), JsonFormatter()])
+def test_every_formatter_masks_message_arguments_exception_and_context(formatter):
     record = _record("Unknown eventName %r for %s", PAN, {"kit": "Shop4111111111111111x"}, exc=True,
                      event_id="4111-1111-1111-1111", delivery_id=4242)
-    assert MaskingFilter().filter(record) is True
     line = formatter.format(record)
     assert_masked(line)
     assert "'**** **** **** 1111'" in line and "Shop************1111x" in line and "no card **** **** **** 1111" in line
-    assert record.event_id == "****-****-****-1111"
+    assert record.getMessage().startswith(f"Unknown eventName '{PAN}'")  # the record itself is left as logged
+    if isinstance(formatter, TextFormatter):
+        assert "event_id=****-****-****-1111" in line
     if isinstance(formatter, JsonFormatter):
         entry = json.loads(line)
         assert entry["event_id"] == "****-****-****-1111" and entry["delivery_id"] == 4242  # an int stays an int
 
 
-@pytest.mark.parametrize("formatter", [TextFormatter(), JsonFormatter()])
-def test_our_formatters_mask_even_without_the_filter(formatter):
+def test_the_log_context_is_masked():
     with log_context(event_id="4111 1111 1111 1111"):
-        record = _record("card %s", "4111-1111-1111-1111", exc=True)
+        record = _record("card %s", "4111-1111-1111-1111")
         ContextFilter().filter(record)
-    line = formatter.format(record)
-    assert "card ****-****-****-1111" in line and "**** **** **** 1111" in line
+    line = TextFormatter().format(record)
+    assert "card ****-****-****-1111 [event_id=**** **** **** 1111]" in line
     assert_masked(line)
 
 
 def test_arguments_that_do_not_fit_the_format_are_printed_masked():
     record = _record("two %s %s", PAN)  # one argument short: the handler would print the raw args in its report
-    MaskingFilter().filter(record)
-    assert record.args is None and "**** **** **** 1111" in record.getMessage()
-    assert_masked(record.getMessage())
+    line = MaskingFormatter().format(record)
+    assert "**** **** **** 1111" in line
+    assert_masked(line)
 
 
 def test_tokens_are_still_redacted():
     record = _record("Authorization: Bearer abc.def and ppn_secretvalue and whsec_c2VjcmV0")
-    MaskingFilter().filter(record)
-    assert record.getMessage() == "Authorization: Bearer [REDACTED] and ppn_[REDACTED] and whsec_[REDACTED]"
+    assert MaskingFormatter().format(record) == (
+        "Authorization: Bearer [REDACTED] and ppn_[REDACTED] and whsec_[REDACTED]")
+
+
+def test_wrapping_a_handler_twice_wraps_it_once():
+    handler = logging.StreamHandler(io.StringIO())
+    add_masking(handler)
+    add_masking(handler)
+    assert isinstance(handler.formatter, MaskingFormatter) and not isinstance(handler.formatter.inner,
+                                                                               MaskingFormatter)
 
 
 def _ours(handler: logging.Handler) -> bool:
@@ -95,7 +104,7 @@ def test_every_handler_of_every_logger_masks_and_django_uses_the_root_handlers()
         if isinstance(logger, logging.Logger)
     }}
     unmasked = [(name, h) for name, logger in loggers.items() for h in logger.handlers
-                if _ours(h) and not any(isinstance(f, MaskingFilter) for f in h.filters)]
+                if _ours(h) and not getattr(h.formatter, "masks", False)]
     assert unmasked == []
     assert [h for h in logging.getLogger().handlers if _ours(h)]  # the root writes somewhere
     for name in ("django", "django.server", "django.request"):
@@ -110,7 +119,7 @@ def test_gunicorns_logger_masks_its_access_and_error_handlers():
     logger = MaskingLogger(cfg)
     handlers = logger.error_log.handlers + logger.access_log.handlers
     assert len(handlers) >= 2
-    assert all(any(isinstance(f, MaskingFilter) for f in h.filters) for h in handlers)
+    assert all(isinstance(h.formatter, MaskingFormatter) for h in handlers)
 
 
 def test_a_404_url_holding_a_card_number_is_logged_masked(client, settings):
