@@ -222,3 +222,28 @@ def test_a_refused_message_is_stored_with_its_text_masked(acme, card):
         assert m.skip_reason == guards.REFUSAL_REASON
         assert not guards.contains_card_number(m.subject) and not guards.contains_card_number(m.body)
         assert "**** **** **** 1111" in m.subject + m.body
+
+
+def test_the_partner_api_shows_what_the_webhook_refused_only_masked(acme, card, make_client):
+    """GET /events/… would otherwise hand the partner the card number its webhook was refused for."""
+    client = make_client(acme)
+    event_id = "4111-1111-1111-1111"
+    ingest(card, f"REFUND TO {PAN}", eventId=event_id, entityId="Shop4111111111111111x")
+    for url in ("/prepaid/auth/v1/events/", f"/prepaid/auth/v1/events/{event_id}",
+                f"/prepaid/auth/v1/events/{event_id}/deliveries"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = response.content.decode()
+        assert not guards.contains_card_number(text), url
+    detail = client.get(f"/prepaid/auth/v1/events/{event_id}").json()
+    assert detail["eventId"] == "****-****-****-1111" and detail["entityId"] == "Shop************1111x"
+    assert detail["data"]["merchantName"] == "REFUND TO **** **** **** 1111"
+    assert detail["data"]["amount"] == "125.50"
+
+
+def test_masking_json_data_keeps_its_shape():
+    data = {"pan": 4111111111111111, "n": 42, "ok": True, "items": [PAN, {"4111111111111111": None}], "x": 1.5}
+    assert guards.mask_card_numbers_in(data) == {
+        "pan": "************1111", "n": 42, "ok": True, "items": ["**** **** **** 1111", {"************1111": None}],
+        "x": 1.5,
+    }

@@ -14,7 +14,6 @@ from gunicorn.config import Config
 
 from config.gunicorn import MaskingLogger
 from config.logging import ContextFilter, JsonFormatter, MaskingFormatter, TextFormatter, add_masking, log_context
-from notifications import guards
 from notifications.models import DeadLetter
 from tests.factories import PartnerFactory
 from tests.fixtures.processes import free_port, wait_until
@@ -25,11 +24,13 @@ RAW_FORMS = (PAN, "4111111111111111", "4111-1111-1111-1111", "4111%201111%201111
 
 
 def assert_masked(output: str) -> None:
-    """No card number in any line, in any of the forms the tests wrote it."""
+    """The test's card number is in no line, in any of the forms the tests wrote it nor with other separators.
+    (Not "no line holds any card number": a process banner such as `glibc2.36 2026-12-03 13:10` holds 13 digits
+    in one run, which pass Luhn on some days: docs/security.md's false positives.)"""
     for form in RAW_FORMS:
         assert form not in output
-    unmasked = [line for line in output.splitlines() if guards.contains_card_number(line)]
-    assert unmasked == []
+    for line in output.splitlines():
+        assert "4111111111111111" not in "".join(c for c in line if c.isdigit() or c == "*")
 
 
 def _record(msg: str, *args, exc: bool = False, **extra) -> logging.LogRecord:

@@ -2,7 +2,8 @@
 
 POST {SMS_API_BASE_URL}/2010-04-01/Accounts/{SMS_ACCOUNT_SID}/Messages.json with form fields To, From, Body and
 HTTP basic auth (SID, auth token); a 201 answer carries the message `sid`. Errors are JSON
-`{"code": 21211, "message": …, "status": 400}`."""
+`{"code": 21211, "message": …, "status": 400}`. The body is checked for card numbers before it is posted (To and From
+are phone numbers: see ChannelAdapter.outgoing_fields)."""
 
 
 import requests
