@@ -1,7 +1,10 @@
+import logging
 import os
 
 from celery import Celery, signals
+from django.conf import settings
 from django.db import close_old_connections
+from django.utils.log import configure_logging
 
 from config import runtime
 
@@ -11,6 +14,16 @@ app = Celery("notification_service")
 # All Celery settings live in Django settings under the CELERY_ namespace.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.setup_logging.connect
+def use_django_logging(loglevel: int | str | None = None, **_kwargs) -> None:
+    """Worker and beat log through Django's LOGGING, as every other process does, instead of Celery's own handlers
+    on the root logger (which would bypass the card-number and token masking of config/logging.py). Connecting
+    this signal is what tells Celery to leave logging alone; `--loglevel` still sets the level."""
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
 
 
 @signals.worker_ready.connect

@@ -1,4 +1,7 @@
-"""Partner API for inspecting and replaying events and deliveries. Views only validate and call services."""
+"""Partner API for inspecting and replaying events and deliveries. Views only validate and call services.
+
+What the webhook would refuse to send is not shown here either: event data, ids and stored texts are returned with
+card numbers masked (notifications.guards; docs/security.md section 7)."""
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -10,7 +13,7 @@ from config.partner_api.audit import actor_of_request
 from config.partner_api.errors import Conflict
 from config.partner_api.fields import StrictInputSerializer
 from config.partner_api.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
-from notifications import selectors, services
+from notifications import guards, selectors, services
 from notifications.models import DeliveryStatus, RecoverJob
 from subscriptions.catalog import SUBSCRIBABLE_EVENT_NAMES
 from subscriptions.models import EventSubscription
@@ -23,27 +26,41 @@ ERRORS = {
 }
 
 
+class MaskedCharField(serializers.CharField):
+    """Text with card numbers masked."""
+
+    def to_representation(self, value) -> str:
+        return guards.mask_card_numbers(super().to_representation(value))
+
+
+class MaskedJSONField(serializers.JSONField):
+    """JSON data with card numbers masked in every string."""
+
+    def to_representation(self, value) -> object:
+        return guards.mask_card_numbers_in(super().to_representation(value))
+
+
 class AttemptOutput(serializers.Serializer):
     attemptNumber = serializers.IntegerField(source="attempt_number")
     startedAt = serializers.DateTimeField(source="started_at")
     durationMs = serializers.IntegerField(source="duration_ms")
     statusCode = serializers.IntegerField(source="status_code", allow_null=True)
     succeeded = serializers.BooleanField()
-    responseBody = serializers.CharField(source="response_body", help_text="First 2 KB of the response body")
+    responseBody = MaskedCharField(source="response_body", help_text="First 2 KB of the response body")
     errorClass = serializers.CharField(source="error_class")
-    errorMessage = serializers.CharField(source="error_message")
+    errorMessage = MaskedCharField(source="error_message")
 
 
 class DeliveryOutput(serializers.Serializer):
     id = serializers.IntegerField()
-    eventId = serializers.CharField(source="event.event_id")
+    eventId = MaskedCharField(source="event.event_id")
     subscriptionEventName = serializers.CharField(source="subscription.event_name", allow_null=True, default=None)
     destination = serializers.CharField(source="subscription.destination", allow_null=True, default=None)
     status = serializers.ChoiceField(choices=DeliveryStatus.choices)
     attemptCount = serializers.IntegerField(source="attempt_count")
     nextAttemptAt = serializers.DateTimeField(source="next_attempt_at")
     lastStatusCode = serializers.IntegerField(source="last_status_code", allow_null=True)
-    lastError = serializers.CharField(source="last_error")
+    lastError = MaskedCharField(source="last_error")
     createdAt = serializers.DateTimeField(source="created_at")
     completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
     attempts = AttemptOutput(many=True)
@@ -55,21 +72,21 @@ class MessageOutput(serializers.Serializer):
     status = serializers.CharField()
     skipReason = serializers.CharField(source="skip_reason")
     providerMessageId = serializers.CharField(source="provider_message_id")
-    lastError = serializers.CharField(source="last_error")
+    lastError = MaskedCharField(source="last_error")
     attemptCount = serializers.IntegerField(source="attempt_count")
     createdAt = serializers.DateTimeField(source="created_at")
     sentAt = serializers.DateTimeField(source="sent_at", allow_null=True)
 
 
 class EventSummaryOutput(serializers.Serializer):
-    eventId = serializers.CharField(source="event_id")
+    eventId = MaskedCharField(source="event_id")
     eventName = serializers.CharField(source="event_name")
     eventType = serializers.CharField(source="event_type")
     occurredAt = serializers.DateTimeField(source="occurred_at")
     receivedAt = serializers.DateTimeField(source="received_at")
-    entityId = serializers.CharField(source="entity_id")
+    entityId = MaskedCharField(source="entity_id")
     sequence = serializers.IntegerField(allow_null=True)
-    data = serializers.JSONField()
+    data = MaskedJSONField()
     deliveryStatuses = serializers.SerializerMethodField()
 
     def get_deliveryStatuses(self, event) -> dict[str, int]:

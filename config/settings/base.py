@@ -112,9 +112,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Prepaid Notification
 # ADMIN
 ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/")
 
-# LOGGING: JSON in production (LOG_FORMAT=json), readable lines in development.
+# LOGGING: JSON in production (LOG_FORMAT=json), readable lines in development; every handler masks card numbers
+# and tokens (config/logging.py). Django's own loggers lose the handlers of its DEFAULT_LOGGING (unmasked console
+# and admin e-mails) and propagate to the root's, like every other logger.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING_CONFIG = "config.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -128,6 +131,8 @@ LOGGING = {
     },
     "root": {"level": LOG_LEVEL, "handlers": ["console"]},
     "loggers": {
+        "django": {"level": "NOTSET", "handlers": [], "propagate": True},
+        "django.server": {"level": "NOTSET", "handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         "kafka": {"level": "WARNING"},
     },

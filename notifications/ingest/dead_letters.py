@@ -1,8 +1,10 @@
 """Dead letters: a message that cannot be ingested is kept whole (raw bytes, topic, partition, offset, key) with the
-reason, and the bridge moves on. Nothing is dropped silently."""
+reason, and the bridge moves on. Nothing is dropped silently. The raw bytes stay as they came (the evidence; never
+logged); the reason, which quotes parts of the message, is stored and logged with card numbers masked."""
 
 import logging
 
+from notifications import guards
 from notifications.ingest.parsing import InvalidMessage, ParsedMessage, RawMessage, parse_message
 from notifications.ingest.sql import Tenant
 from notifications.models import DeadLetter
@@ -20,7 +22,7 @@ def dead_letter(raw: RawMessage, code: str, reason: str) -> DeadLetter:
         key=raw.key,
         raw_value=raw.value or b"",
         reason_code=code,
-        reason=reason,
+        reason=guards.mask_card_numbers(reason),
     )
 
 

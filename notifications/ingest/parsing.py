@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
-from notifications import jsoncodec
+from notifications import guards, jsoncodec
 from subscriptions.catalog import get_event
 
 REQUIRED_FIELDS = ("eventId", "eventName", "tenantId", "occurredAt", "data")
@@ -29,7 +29,11 @@ class RawMessage:
 
 
 class InvalidMessage(Exception):
+    """Why a message cannot be ingested. The reason quotes parts of the message (an unknown eventName), so it is
+    kept with card numbers masked: it is stored, logged and printed."""
+
     def __init__(self, code: str, reason: str):
+        reason = guards.mask_card_numbers(reason)
         super().__init__(reason)
         self.code = code
         self.reason = reason

@@ -25,7 +25,13 @@ from django.utils import timezone
 from config.logging import log_context
 from notifications import guards, leases, retry
 from notifications.messaging import sql
-from notifications.messaging.channels import ChannelAdapter, TransportError, channel_adapter
+from notifications.messaging.channels import (
+    CardNumberRefused,
+    ChannelAdapter,
+    TransportError,
+    channel_adapter,
+    message_card_number_fields,
+)
 from notifications.messaging.planning import messages_plan
 from notifications.messaging.rendering import Rendered, messages_render
 from notifications.messaging.routing import message_fallback_plan, subjects_resolve
@@ -84,12 +90,14 @@ def _quiet_until(message: CustomerMessage, at: datetime) -> datetime | None:
     return quiet_hours_end(now=at, tz_name=message.cardholder.timezone, window=quiet_window_of(policy))
 
 
-def _fail(message: CustomerMessage, *, error: str, now: datetime, fallback: bool, skip_reason: str = "") -> dict:
+def _fail(
+    message: CustomerMessage, *, error: str, now: datetime, fallback: bool, skip_reason: str = "", **fields
+) -> dict:
     """FAILED, plus the fallback message in the same transaction; returns {fallback_id: delay} if one was made."""
     with transaction.atomic():
         if not _record(
             message, status=MessageStatus.FAILED, last_error=error[:500], skip_reason=skip_reason,
-            lease_expires_at=None,
+            lease_expires_at=None, **fields,
         ):
             return {}
         if not fallback:
@@ -100,6 +108,15 @@ def _fail(message: CustomerMessage, *, error: str, now: datetime, fallback: bool
         backup.save()
     logger.info("Message %s failed for good; falling back to %s message %s", message.pk, backup.channel, backup.pk)
     return {backup.pk: max(0.0, (backup.next_attempt_at - now).total_seconds())}
+
+
+def _refuse(message: CustomerMessage) -> dict[int, float]:
+    """A field of the message holds a card number: FAILED with the reason and no fallback (the other channels would
+    carry the same data); its text is stored masked."""
+    logger.error("Message %s refused: its text contains a card number", message.pk)
+    return _fail(message, error=guards.REFUSAL_REASON, skip_reason=guards.REFUSAL_REASON, now=timezone.now(),
+                 fallback=False, subject=guards.mask_card_numbers(message.subject),
+                 body=guards.mask_card_numbers(message.body))
 
 
 def _send_one(
@@ -113,14 +130,14 @@ def _send_one(
         message.subject, message.body, message.rendered_at = rendered.subject, rendered.body, timezone.now()
         # Written with this attempt's outcome (_record), so a retry sends the same text without rendering again.
         message.rendered_now = {"subject": message.subject, "body": message.body, "rendered_at": message.rendered_at}
-    if guards.contains_card_number(f"{message.subject}\n{message.body}"):
-        logger.error("Message %s refused: its text contains a card number", message.pk)
-        return _fail(message, error=guards.REFUSAL_REASON, skip_reason=guards.REFUSAL_REASON,
-                     now=timezone.now(), fallback=False)
+    if message_card_number_fields(message):
+        return _refuse(message)
     try:
         if message.channel not in adapters:
             adapters[message.channel] = channel_adapter(message.channel)
         result = adapters[message.channel].send(message)
+    except CardNumberRefused:
+        return _refuse(message)
     except TransportError as exc:
         error = exc
     except Exception as exc:  # an adapter bug or misconfiguration must not lose the row: retry it

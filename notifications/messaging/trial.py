@@ -8,7 +8,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from notifications import guards
-from notifications.messaging.channels import TransportError, channel_adapter
+from notifications.messaging.channels import TransportError, channel_adapter, message_card_number_fields
 from notifications.messaging.rendering import message_render
 from notifications.messaging.routing import RoutingPlanner
 from notifications.models import CustomerChannel, Event, MessageStatus
@@ -82,8 +82,10 @@ def message_send_test(
         reason = row.skip_reason + (f": {row.last_error}" if row.last_error else "")
         return TestSendOutcome(**outcome, sent=False, error=reason, permanent=True)
     held_until = row.next_attempt_at if row.status == MessageStatus.HELD else None
-    if guards.contains_card_number(f"{row.subject}\n{row.body}"):
-        return TestSendOutcome(**outcome, sent=False, error=guards.REFUSAL_REASON, permanent=True)
+    if message_card_number_fields(row):
+        # Printed to the operator's terminal: shown masked, like everything else that holds a card number.
+        masked = {"subject": guards.mask_card_numbers(row.subject), "body": guards.mask_card_numbers(row.body)}
+        return TestSendOutcome(**(outcome | masked), sent=False, error=guards.REFUSAL_REASON, permanent=True)
     try:
         result = channel_adapter(channel).send(row)
     except TransportError as exc:

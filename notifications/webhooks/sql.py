@@ -44,7 +44,10 @@ class Claimed:
     payload_format: str = _STANDARD
 
     def refused_by_card_guard(self) -> bool:
-        return guards.contains_card_number(self.body) if self.holds_card_number is None else self.holds_card_number
+        """The body (the verdict taken at ingest, else checked now) or the webhook-id header (the eventId; the other
+        headers are a constant, a Unix time and the signature) holds a card number."""
+        in_body = guards.contains_card_number(self.body) if self.holds_card_number is None else self.holds_card_number
+        return in_body or guards.contains_card_number(self.event_id)
 
 
 # The body of the subscription's format: the standard one is on the event, the others are EventBody rows (NULL

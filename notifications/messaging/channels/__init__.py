@@ -1,17 +1,30 @@
 """Customer-message channel adapters, one small class per channel (healthchecks' transports style):
 `send(message) -> SendResult` or `TransportError(message, permanent=…)`. `channel_adapter()` picks the class the
-settings name: SMS_PROVIDER (twilio | console), PUSH_PROVIDER (fcm | console), EMAIL_CHANNEL (smtp | console)."""
+settings name: SMS_PROVIDER (twilio | console), PUSH_PROVIDER (fcm | console), EMAIL_CHANNEL (smtp | console).
+
+`message_card_number_fields(message)` names the fields of a message's channel that hold a card number: the check to
+run before a send (every adapter also runs it on what it is about to send, and raises CardNumberRefused)."""
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from notifications.messaging.channels.base import ChannelAdapter, SendResult, TransportError
-from notifications.messaging.channels.console import ConsoleChannel
+from notifications.messaging.channels.base import (
+    CardNumberRefused,
+    ChannelAdapter,
+    SendResult,
+    TransportError,
+    card_number_fields,
+)
+from notifications.messaging.channels.console import REAL_CHANNELS, ConsoleChannel
 from notifications.messaging.channels.email import EmailChannel
 from notifications.messaging.channels.push import FcmPushChannel
 from notifications.messaging.channels.sms import TwilioSmsChannel
+from notifications.models import CustomerMessage
 
-__all__ = ["ChannelAdapter", "SendResult", "TransportError", "channel_adapter"]
+__all__ = [
+    "CardNumberRefused", "ChannelAdapter", "SendResult", "TransportError", "channel_adapter",
+    "message_card_number_fields",
+]
 
 
 def channel_adapter(channel: str) -> ChannelAdapter:
@@ -32,3 +45,9 @@ def channel_adapter(channel: str) -> ChannelAdapter:
     if factory is None:
         raise ImproperlyConfigured(f"Unknown {channel} provider {selected!r}; choose one of {', '.join(choices)}")
     return factory()
+
+
+def message_card_number_fields(message: CustomerMessage) -> list[str]:
+    """The names of the fields `message`'s channel would send that hold a card number (empty: it may be sent).
+    Every field counts: subject and body, push data and token, email parts, addresses and headers."""
+    return card_number_fields(REAL_CHANNELS[message.channel].outgoing_fields(message))

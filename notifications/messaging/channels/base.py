@@ -1,11 +1,14 @@
-"""What every channel adapter shares: the result of a send and the error that decides retry versus give up."""
+"""What every channel adapter shares: the result of a send, the error that decides retry versus give up, and the
+card-number check of every field an adapter sends."""
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import requests
 from django.conf import settings
 
+from notifications import guards
 from notifications.models import CustomerMessage
 
 
@@ -26,14 +29,43 @@ class TransportError(Exception):
         self.retry_after = retry_after
 
 
+class CardNumberRefused(TransportError):
+    """A field the adapter was about to send holds a card number (notifications.guards): nothing was sent, and
+    sending again cannot help. `fields` names them (never their content)."""
+
+    def __init__(self, fields: list[str]):
+        super().__init__(guards.REFUSAL_REASON, permanent=True)
+        self.fields = fields
+
+
+def card_number_fields(fields: Mapping[str, str]) -> list[str]:
+    """The names of the fields whose text holds a card number."""
+    return [name for name, text in fields.items() if guards.contains_card_number(text)]
+
+
+def refuse_card_numbers(fields: Mapping[str, str]) -> None:
+    """Raise CardNumberRefused if any of `fields` (name -> the exact text about to be sent) holds a card number."""
+    held = card_number_fields(fields)
+    if held:
+        raise CardNumberRefused(held)
+
+
 class ChannelAdapter(ABC):
-    """One channel's way out. Subclasses implement `send` and nothing else."""
+    """One channel's way out. Subclasses implement `outgoing_fields` and `send`; `send` builds what it sends from
+    the same fields and calls `refuse_card_numbers` on them right before anything leaves."""
 
     name = ""
 
+    @classmethod
+    @abstractmethod
+    def outgoing_fields(cls, message: CustomerMessage) -> dict[str, str]:
+        """Every text this channel sends for `message` (content, data, headers), by name. Phone numbers (SMS To
+        and From) are left out: an E.164 number has up to 15 digits, and one in ten such would pass Luhn."""
+
     @abstractmethod
     def send(self, message: CustomerMessage) -> SendResult:
-        """Send one message; raise TransportError when it did not go through."""
+        """Send one message; raise TransportError when it did not go through (CardNumberRefused when a field
+        holds a card number)."""
 
 
 class HttpChannelAdapter(ChannelAdapter):

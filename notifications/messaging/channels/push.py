@@ -2,13 +2,20 @@
 
 POST {PUSH_API_BASE_URL}/v1/projects/{PUSH_PROJECT_ID}/messages:send with `Authorization: Bearer
 {PUSH_ACCESS_TOKEN}` and `{"message": {"token", "notification": {"title", "body"}, "data": {…}}}`; a 200 answer
-carries the message `name`. Errors are Google API errors whose details name an FCM error code."""
+carries the message `name`. Errors are Google API errors whose details name an FCM error code. Every string of the
+payload (token, title, body, each data value) and each header is checked for card numbers before it is sent."""
 
 
 import requests
 from django.conf import settings
 
-from notifications.messaging.channels.base import HttpChannelAdapter, SendResult, TransportError, excerpt
+from notifications.messaging.channels.base import (
+    HttpChannelAdapter,
+    SendResult,
+    TransportError,
+    excerpt,
+    refuse_card_numbers,
+)
 from notifications.models import CustomerMessage
 from notifications.retry import parse_retry_after
 
@@ -32,9 +39,9 @@ class FcmPushChannel(HttpChannelAdapter):
     provider = "Push provider"
     id_field = "name"
 
-    def send(self, message: CustomerMessage) -> SendResult:
-        url = f"{settings.PUSH_API_BASE_URL.rstrip('/')}/v1/projects/{settings.PUSH_PROJECT_ID}/messages:send"
-        body = {
+    @staticmethod
+    def _payload(message: CustomerMessage) -> dict:
+        return {
             "message": {
                 "token": message.recipient,
                 "notification": {"title": message.subject, "body": message.body},
@@ -46,7 +53,33 @@ class FcmPushChannel(HttpChannelAdapter):
                 },
             }
         }
-        return self._post(url, json=body, headers={"Authorization": f"Bearer {settings.PUSH_ACCESS_TOKEN}"})
+
+    @staticmethod
+    def _headers() -> dict[str, str]:
+        return {"Authorization": f"Bearer {settings.PUSH_ACCESS_TOKEN}"}
+
+    @staticmethod
+    def _fields(payload: dict, headers: dict[str, str]) -> dict[str, str]:
+        """Every string of the JSON payload by its dotted path (`data.eventId`), and the headers."""
+        fields: dict[str, str] = {}
+        stack: list[tuple[str, object]] = [("", payload["message"])]
+        while stack:
+            path, value = stack.pop()
+            if isinstance(value, dict):
+                stack.extend((f"{path}.{key}" if path else key, item) for key, item in value.items())
+            else:
+                fields[path] = str(value)
+        return fields | {f"header {name}": value for name, value in headers.items()}
+
+    @classmethod
+    def outgoing_fields(cls, message: CustomerMessage) -> dict[str, str]:
+        return cls._fields(cls._payload(message), cls._headers())
+
+    def send(self, message: CustomerMessage) -> SendResult:
+        url = f"{settings.PUSH_API_BASE_URL.rstrip('/')}/v1/projects/{settings.PUSH_PROJECT_ID}/messages:send"
+        body, headers = self._payload(message), self._headers()
+        refuse_card_numbers(self._fields(body, headers))
+        return self._post(url, json=body, headers=headers)
 
     @staticmethod
     def _error(response: requests.Response) -> TransportError:

@@ -2,13 +2,20 @@
 
 POST {SMS_API_BASE_URL}/2010-04-01/Accounts/{SMS_ACCOUNT_SID}/Messages.json with form fields To, From, Body and
 HTTP basic auth (SID, auth token); a 201 answer carries the message `sid`. Errors are JSON
-`{"code": 21211, "message": …, "status": 400}`."""
+`{"code": 21211, "message": …, "status": 400}`. The body is checked for card numbers before it is posted (To and From
+are phone numbers: see ChannelAdapter.outgoing_fields)."""
 
 
 import requests
 from django.conf import settings
 
-from notifications.messaging.channels.base import HttpChannelAdapter, SendResult, TransportError, excerpt
+from notifications.messaging.channels.base import (
+    HttpChannelAdapter,
+    SendResult,
+    TransportError,
+    excerpt,
+    refuse_card_numbers,
+)
 from notifications.models import CustomerMessage
 from notifications.retry import parse_retry_after
 
@@ -24,11 +31,17 @@ class TwilioSmsChannel(HttpChannelAdapter):
     provider = "SMS provider"
     id_field = "sid"
 
+    @classmethod
+    def outgoing_fields(cls, message: CustomerMessage) -> dict[str, str]:
+        return {"Body": message.body}  # To and From are phone numbers (ChannelAdapter.outgoing_fields)
+
     def send(self, message: CustomerMessage) -> SendResult:
         sid = settings.SMS_ACCOUNT_SID
+        form = {"To": message.recipient, "From": settings.SMS_FROM_NUMBER, "Body": message.body}
+        refuse_card_numbers({"Body": form["Body"]})
         return self._post(
             f"{settings.SMS_API_BASE_URL.rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json",
-            data={"To": message.recipient, "From": settings.SMS_FROM_NUMBER, "Body": message.body},
+            data=form,
             auth=(sid, settings.SMS_AUTH_TOKEN),
         )
 
