@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from notifications.callbacks import sms_status_callback
+
 API_PREFIX = "prepaid/auth/v1/"
 
 urlpatterns = [
@@ -13,6 +15,9 @@ urlpatterns = [
     path(API_PREFIX, include("notifications.urls")),
     path(API_PREFIX, include("wallets.urls")),
     path(API_PREFIX, include("templates.urls")),
+    # Outside the partner API: the SMS provider's status callbacks, the cardholder's signed-link pages.
+    path("callbacks/sms/status", sms_status_callback, name="sms-status-callback"),
+    path("preferences/", include("wallets.page_urls")),
     path("", include("notifications.ops.urls")),
 ]
 

@@ -367,3 +367,20 @@ WEBHOOK_OAUTH_TOKEN_LEEWAY_SECONDS = env.int("WEBHOOK_OAUTH_TOKEN_LEEWAY_SECONDS
 RECOVER_MAX_WINDOW_DAYS = env.int("RECOVER_MAX_WINDOW_DAYS", default=14)
 # `auth.type` (request and response) is one enum component.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["EndpointAuthTypeEnum"] = ["oauth2", "mtls", "basic"]
+
+# CUSTOMER MESSAGES THAT CLOSE THE LOOP (issue 19: receipts, dead destinations, preferences, inbox, email, push auth;
+# docs/customer-notifications.md)
+# This service's public address (scheme and host, no trailing slash): the Twilio StatusCallback, the preference-centre
+# links and emails' List-Unsubscribe are built on it. Empty: no status callbacks and no List-Unsubscribe header; the
+# partner API builds preference links from the request's own address.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
+# How long a preference-centre link a partner asked for stays valid.
+PREFERENCE_LINK_MAX_AGE_SECONDS = env.int("PREFERENCE_LINK_MAX_AGE_SECONDS", default=7 * 24 * 60 * 60)
+# How long an email's unsubscribe link works (emails are read long after they were sent).
+UNSUBSCRIBE_LINK_MAX_AGE_DAYS = env.int("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", default=180)
+# FCM HTTP v1 credentials: a service-account JSON, as the file's path or as the JSON itself (a secret); access tokens
+# are minted from it with google-auth and refreshed before they expire. Without one, PUSH_ACCESS_TOKEN is used as is.
+PUSH_SERVICE_ACCOUNT_FILE = env.str("PUSH_SERVICE_ACCOUNT_FILE", default="")
+PUSH_SERVICE_ACCOUNT_JSON = env.str("PUSH_SERVICE_ACCOUNT_JSON", default="")
+# The IN_APP channel joins SMS/EMAIL/PUSH in the channel enum of the OpenAPI schema.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CustomerChannelEnum"] = ["SMS", "EMAIL", "PUSH", "IN_APP"]
