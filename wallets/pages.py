@@ -30,7 +30,7 @@ def _error_page(request: HttpRequest, texts: PageTexts, kind: str, status: int) 
 
 
 def render_page(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
-    response = render(request, template, context, status=status)
+    response = render(request, template, {**context, "language": context["texts"].language}, status=status)
     # The page is the cardholder's own: never cached by a proxy, never framed, not indexed.
     response["Cache-Control"] = "no-store"
     response["X-Frame-Options"] = "DENY"

@@ -22,8 +22,9 @@ from urllib.parse import parse_qs
 
 import requests
 from aiosmtpd.controller import Controller
-from authlib.jose import JsonWebKey, jwt
-from authlib.jose.errors import JoseError
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import RSAKey
 
 
 def free_port() -> int:
@@ -290,9 +291,10 @@ FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 class GoogleTokenServer(FakeProvider):
     """Google's OAuth2 token endpoint for service accounts (RFC 7523 JWT-bearer grant): a form POST with
     `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` and an `assertion` JWT signed RS256 with the service
-    account's private key. The JWT is verified with the account's public key (Authlib, independent of google-auth):
+    account's private key. The JWT is verified with the account's public key:
     signature, iss = the account's email, aud = Google's token endpoint (what Google requires, wherever the
-    account's token_uri points), the FCM scope, iat/exp. A good one gets
+    account's token_uri points), the FCM scope, iat/exp. (joserfc, Authlib's JOSE library, independent of
+    google-auth.) A good one gets
     `{"access_token", "expires_in", "token_type": "Bearer"}`, registered with the FCM fake."""
 
     client_email = "notifications@demo-project.iam.gserviceaccount.com"
@@ -301,7 +303,7 @@ class GoogleTokenServer(FakeProvider):
     def __init__(self, fcm: FcmFake, public_key_pem: bytes):
         super().__init__()
         self.fcm = fcm
-        self.public_key = JsonWebKey.import_key(public_key_pem, {"kty": "RSA"})
+        self.public_key = RSAKey.import_key(public_key_pem)
         self.expires_in = 3600
         self.issued: list[str] = []
         self.claims: list[dict] = []
@@ -321,8 +323,9 @@ class GoogleTokenServer(FakeProvider):
         if request.path != "/token" or form.get("grant_type") != JWT_BEARER:
             return Scripted(400, {"error": "unsupported_grant_type"})
         try:
-            claims = jwt.decode(form.get("assertion", ""), self.public_key)
-            claims.validate()  # exp, iat
+            token = jwt.decode(form.get("assertion", ""), self.public_key, algorithms=["RS256"])
+            jwt.JWTClaimsRegistry(exp={"essential": True}, iat={"essential": True}).validate(token.claims)
+            claims = token.claims
         except (JoseError, ValueError) as exc:
             return Scripted(400, {"error": "invalid_grant", "error_description": f"Invalid JWT: {exc}"})
         if (claims.get("iss") != self.client_email or claims.get("aud") != self.audience
