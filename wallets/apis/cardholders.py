@@ -1,7 +1,7 @@
 """Cardholders: list, register, read and change by customerId; the invalid marks of their destinations; the
 preference-centre link."""
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -24,6 +24,11 @@ class InvalidMarkOutput(serializers.Serializer):
     markedAt = serializers.DateTimeField()
 
 
+@extend_schema_field({
+    "type": "object", "nullable": True,
+    "properties": {"enabled": {"type": "boolean"}, "start": {"type": "string", "example": "22:00"},
+                   "end": {"type": "string", "example": "07:00"}},
+})
 class QuietHoursField(serializers.Field):
     """`null` (the product's quiet hours), `{"enabled": false}` (none), or `{"enabled": true, "start": "22:00",
     "end": "07:00"}` in the cardholder's time zone."""
