@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from notifications.callbacks import sms_status_callback
+
 API_PREFIX = "prepaid/auth/v1/"
 
 urlpatterns = [
@@ -15,6 +17,9 @@ urlpatterns = [
     path(API_PREFIX, include("templates.urls")),
     path(API_PREFIX, include("subscriptions.portal.api_urls")),
     path("portal/", include("subscriptions.portal.urls")),
+    # Outside the partner API: the SMS provider's status callbacks, the cardholder's signed-link pages.
+    path("callbacks/sms/status", sms_status_callback, name="sms-status-callback"),
+    path("preferences/", include("wallets.page_urls")),
     path("", include("notifications.ops.urls")),
 ]
 

@@ -51,7 +51,8 @@ class DeliveryInline(ReadOnlyMixin, admin.TabularInline):
 
 class MessageInline(ReadOnlyMixin, admin.TabularInline):
     model = CustomerMessage
-    fields = ("channel", "status", "skip_reason", "recipient", "provider_message_id", "last_error", "attempt_count")
+    fields = ("channel", "status", "finished_at", "skip_reason", "recipient", "provider_message_id",
+              "provider_error_code", "last_error", "attempt_count")
     readonly_fields = fields
     extra = 0
 
@@ -210,7 +211,8 @@ class DeadLetterAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(CustomerMessage)
 class CustomerMessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("id", "event", "channel", "status", "skip_reason", "attempt_count", "created_at", "sent_at")
+    list_display = ("id", "event", "channel", "status", "provider_error_code", "skip_reason", "attempt_count",
+                    "created_at", "sent_at", "finished_at")
     list_filter = ("channel", "status", "partner")
     search_fields = ("=id", "event__event_id", "provider_message_id")
     list_select_related = ("event",)

@@ -69,13 +69,22 @@ class DeliveryOutput(serializers.Serializer):
 class MessageOutput(serializers.Serializer):
     id = serializers.IntegerField()
     channel = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.CharField(help_text="PENDING, HELD, SENDING, SENT (the provider accepted it), DELIVERED / "
+                                   "UNDELIVERED (the provider's receipt), FAILED or SKIPPED")
     skipReason = serializers.CharField(source="skip_reason")
     providerMessageId = serializers.CharField(source="provider_message_id")
+    providerErrorCode = serializers.CharField(source="provider_error_code",
+                                              help_text="The provider's code, e.g. 30005, 550, UNREGISTERED")
     lastError = MaskedCharField(source="last_error")
     attemptCount = serializers.IntegerField(source="attempt_count")
     createdAt = serializers.DateTimeField(source="created_at")
     sentAt = serializers.DateTimeField(source="sent_at", allow_null=True)
+    receiptAt = serializers.DateTimeField(source="receipt_at", allow_null=True,
+                                          help_text="When the provider's delivery receipt arrived")
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True,
+                                           help_text="When the message reached its current final state")
+    fallbackOf = serializers.IntegerField(source="fallback_of_id", allow_null=True,
+                                          help_text="The message this one replaces on another channel")
 
 
 class EventSummaryOutput(serializers.Serializer):

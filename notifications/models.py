@@ -215,15 +215,22 @@ class CustomerChannel(models.TextChoices):
     SMS = "SMS", "SMS"
     EMAIL = "EMAIL", "Email"
     PUSH = "PUSH", "Push"
+    IN_APP = "IN_APP", "In-app inbox"  # stored for the partner's app to show (InboxMessage); nothing leaves
 
 
 class MessageStatus(models.TextChoices):
     PENDING = "PENDING", "Pending"
     HELD = "HELD", "Held for quiet hours"
     SENDING = "SENDING", "Sending"
-    SENT = "SENT", "Sent"
+    SENT = "SENT", "Sent"  # the provider accepted it (final for channels without receipts)
+    DELIVERED = "DELIVERED", "Delivered"  # the provider's receipt: it reached the handset
+    UNDELIVERED = "UNDELIVERED", "Undelivered"  # the provider's receipt: it did not arrive (provider_error_code)
     FAILED = "FAILED", "Failed"
     SKIPPED = "SKIPPED", "Skipped"  # opted out, no contact data, no template, channel off: see skip_reason
+
+
+# A provider's receipt: what it can say about a message after accepting it.
+RECEIPT_STATUSES = (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED)
 
 
 class CustomerMessage(models.Model):
@@ -235,7 +242,13 @@ class CustomerMessage(models.Model):
         "wallets.Cardholder", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
     channel = models.CharField(max_length=8, choices=CustomerChannel.choices)
-    recipient = models.CharField(max_length=500, blank=True, default="", help_text="Phone, email or push token")
+    # The product the event was routed for (sender name and reply-to of its emails); NULL for old rows.
+    product = models.ForeignKey(
+        "wallets.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    recipient = models.CharField(
+        max_length=500, blank=True, default="", help_text="Phone, email, push token or (in-app) the customerId"
+    )
     locale = models.CharField(max_length=16, blank=True, default="")
     # The partner's template, chosen at ingest; rendered by the worker just before the first send (rendered_at).
     template = models.ForeignKey(
@@ -243,10 +256,17 @@ class CustomerMessage(models.Model):
     )
     subject = models.CharField(max_length=300, blank=True, default="")
     body = models.TextField(blank=True, default="")
+    html_body = models.TextField(blank=True, default="", help_text="Email only: the HTML alternative")
     rendered_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING)
+    status = models.CharField(max_length=12, choices=MessageStatus.choices, default=MessageStatus.PENDING)
     skip_reason = models.CharField(max_length=200, blank=True, default="")
     provider_message_id = models.CharField(max_length=200, blank=True, default="")
+    # The provider's own error code (Twilio 30005, SMTP 550, FCM UNREGISTERED) of the failure or receipt.
+    provider_error_code = models.CharField(max_length=40, blank=True, default="")
+    # The provider's receipt as it arrived (DELIVERED / UNDELIVERED), kept apart from `status`: a receipt may arrive
+    # before the worker recorded SENT, and the worker's write then takes it as the status (messaging/sql.py).
+    receipt_status = models.CharField(max_length=12, blank=True, default="")
+    receipt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True, default="")
     attempt_count = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -255,10 +275,15 @@ class CustomerMessage(models.Model):
     fallback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the message reached its current outcome (sent, failed, or the provider's receipt).
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            # Receipts find their message by the provider's id.
+            models.Index(fields=["provider_message_id"], name="message_provider_id_idx",
+                         condition=~models.Q(provider_message_id="")),
             models.Index(
                 fields=["next_attempt_at"],
                 name="message_open_due_idx",
@@ -268,6 +293,36 @@ class CustomerMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} message {self.pk} ({self.status})"
+
+
+class InboxMessage(models.Model):
+    """One notification in a cardholder's in-app inbox: what the IN_APP channel "sends" (stores), and what the
+    partner's app lists, counts and marks read through the partner API. It outlives its CustomerMessage (history
+    pruning keeps the inbox)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+", db_index=False)
+    cardholder = models.ForeignKey("wallets.Cardholder", on_delete=models.CASCADE, related_name="inbox",
+                                   db_index=False)  # the (cardholder, -id) index leads with it
+    # One inbox entry per message, however often an at-least-once send stores it.
+    message = models.OneToOneField(CustomerMessage, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="inbox_entry")
+    event_id = models.CharField(max_length=128)
+    event_name = models.CharField(max_length=64)
+    category = models.CharField(max_length=40)
+    title = models.CharField(max_length=300, blank=True, default="")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["cardholder", "-id"], name="inbox_cardholder_idx"),
+            models.Index(fields=["cardholder"], name="inbox_unread_idx", condition=models.Q(read_at=None)),
+        ]
+
+    def __str__(self) -> str:
+        return f"inbox {self.pk} {self.event_name} ({'read' if self.read_at else 'unread'})"
 
 
 class AdvanceNotice(models.Model):

@@ -263,6 +263,11 @@ _DEFINITIONS = [
 EVENT_CATALOG: dict[str, EventDefinition] = {d.name: d for d in _DEFINITIONS}
 CATEGORIES: list[str] = list(dict.fromkeys(d.category for d in _DEFINITIONS))
 SUBSCRIBABLE_EVENT_NAMES: list[str] = [ALL_EVENTS, *EVENT_CATALOG]
+# Categories a cardholder may opt out of: those with customer messages that are not critical (critical notices are
+# always sent, so a category of critical notices only, such as Fees, has nothing to opt out of).
+OPT_OUT_CATEGORIES: list[str] = [
+    c for c in CATEGORIES if any(d.category == c and d.customer_facing and not d.critical for d in _DEFINITIONS)
+]
 
 
 # Operational events about a subscription (data.subscriptionEventName): never delivered to that subscription.

@@ -81,14 +81,16 @@ def _preview_response(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"ok": False, "field": "event_name", "error": "Choose a customer-facing event."})
     try:
         rendered, _ = template_preview(
-            event_name=event_name, subject=request.POST.get("subject", ""), body=request.POST.get("body", "")
+            event_name=event_name, subject=request.POST.get("subject", ""), body=request.POST.get("body", ""),
+            html_body=request.POST.get("html_body", ""), channel=request.POST.get("channel", ""),
         )
     except TemplateContentError as exc:
         return JsonResponse({
             "ok": False, "field": exc.field, "error": exc.message, "variable": exc.variable, "line": exc.line,
             "variables": variables,
         })
-    return JsonResponse({"ok": True, "subject": rendered.subject, "body": rendered.body, "variables": variables})
+    return JsonResponse({"ok": True, "subject": rendered.subject, "body": rendered.body, "html_body": rendered.html,
+                         "variables": variables})
 
 
 @admin.register(ProductNotificationSettings)

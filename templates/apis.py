@@ -38,7 +38,7 @@ PREVIEW_THROTTLE_SCOPE = "template_preview"  # rate: TEMPLATE_PREVIEW_THROTTLE_R
 BODY_MAX_LENGTH = 10_000
 SUBJECT_MAX_LENGTH = 300
 # Model field -> API field, for validation errors raised by the model's clean().
-_API_FIELD = {"event_name": "eventName", "is_active": "isActive", "product": "productCode"}
+_API_FIELD = {"event_name": "eventName", "is_active": "isActive", "product": "productCode", "html_body": "htmlBody"}
 
 # --- shared ----------------------------------------------------------------------------------------------------------
 
@@ -64,8 +64,10 @@ class TemplateOutputSerializer(serializers.Serializer):
     eventName = serializers.CharField(source="event_name")
     channel = serializers.CharField()
     locale = serializers.CharField()
-    subject = serializers.CharField(help_text="Email subject or push title; empty for SMS.")
-    body = serializers.CharField()
+    subject = serializers.CharField(help_text="Email subject, push or in-app title; empty for SMS.")
+    body = serializers.CharField(help_text="The text; for EMAIL the plain-text part (empty: generated from htmlBody)")
+    htmlBody = serializers.CharField(source="html_body", help_text="EMAIL only: the HTML part (variables escaped); "
+                                     "empty: built from the text")
     isActive = serializers.BooleanField(source="is_active")
     updatedAt = serializers.DateTimeField(source="updated_at")
 
@@ -186,8 +188,12 @@ class TemplateCreateApi(APIView):
         channel = serializers.ChoiceField(choices=CustomerChannel.values)
         locale = StrictCharField(max_length=16, required=False, default="en", validators=[_validate_locale])
         subject = StrictCharField(max_length=SUBJECT_MAX_LENGTH, required=False, default="", allow_blank=True,
-                                  help_text="Email subject (required for EMAIL) or push title; empty for SMS.")
-        body = StrictCharField(max_length=BODY_MAX_LENGTH, help_text="Jinja2 text; variables as {{ name }}.")
+                                  help_text="Email subject (required for EMAIL), push or in-app title; empty for SMS.")
+        body = StrictCharField(max_length=BODY_MAX_LENGTH, required=False, default="", allow_blank=True,
+                               help_text="Jinja2 text; variables as {{ name }}. Required, except for an EMAIL "
+                               "template with an htmlBody (its text part is then generated from the HTML).")
+        htmlBody = StrictCharField(max_length=BODY_MAX_LENGTH, required=False, default="", allow_blank=True,
+                                   help_text="EMAIL only: Jinja2 HTML; every {{ variable }} is HTML-escaped.")
         isActive = StrictBooleanField(required=False, default=True)
 
         class Meta:
@@ -223,7 +229,7 @@ class TemplateCreateApi(APIView):
         try:
             template = services.template_create(
                 product=product, event_name=data["eventName"], channel=data["channel"], locale=data["locale"],
-                subject=data["subject"], body=data["body"], is_active=data["isActive"],
+                subject=data["subject"], body=data["body"], html_body=data["htmlBody"], is_active=data["isActive"],
                 audit_channel=audit_channel, actor=actor,
             )
         except services.TemplateConflict as exc:
@@ -273,7 +279,8 @@ class TemplateUpdateApi(APIView):
 
         locale = StrictCharField(max_length=16, required=False, validators=[_validate_locale])
         subject = StrictCharField(max_length=SUBJECT_MAX_LENGTH, required=False, allow_blank=True)
-        body = StrictCharField(max_length=BODY_MAX_LENGTH, required=False)
+        body = StrictCharField(max_length=BODY_MAX_LENGTH, required=False, allow_blank=True)
+        htmlBody = StrictCharField(max_length=BODY_MAX_LENGTH, required=False, allow_blank=True)
         isActive = StrictBooleanField(required=False)
 
         class Meta:
@@ -298,7 +305,8 @@ class TemplateUpdateApi(APIView):
         template = _template_or_404(request, template_id)
         serializer = TemplateUpdateApi.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        names = {"locale": "locale", "subject": "subject", "body": "body", "isActive": "is_active"}
+        names = {"locale": "locale", "subject": "subject", "body": "body", "htmlBody": "html_body",
+                 "isActive": "is_active"}
         changes: dict[str, Any] = {names[k]: v for k, v in serializer.validated_data.items()}
         audit_channel, actor = actor_of_request(request)
         try:
@@ -358,7 +366,9 @@ class TemplatePreviewApi(APIView):
 
         eventName = StrictCharField(max_length=64, validators=[_validate_event_name])
         subject = StrictCharField(max_length=SUBJECT_MAX_LENGTH, required=False, default="", allow_blank=True)
-        body = StrictCharField(max_length=BODY_MAX_LENGTH)
+        body = StrictCharField(max_length=BODY_MAX_LENGTH, required=False, default="", allow_blank=True)
+        htmlBody = StrictCharField(max_length=BODY_MAX_LENGTH, required=False, default="", allow_blank=True,
+                                   help_text="An email's HTML part; the preview then shows both parts.")
         data = serializers.DictField(
             required=False, default=dict,
             help_text="Values to use instead of the samples, e.g. {\"amount\": \"99.00\"} (unknown names ignored).",
@@ -367,9 +377,15 @@ class TemplatePreviewApi(APIView):
         class Meta:
             ref_name = "NotificationTemplatePreviewRequest"
 
+        def validate(self, attrs: dict) -> dict:
+            if not attrs["body"].strip() and not attrs["htmlBody"].strip():
+                raise DrfValidationError({"body": ["Give a body (or, for an email, an htmlBody)."]})
+            return attrs
+
     class OutputSerializer(serializers.Serializer):
         subject = serializers.CharField()
         body = serializers.CharField()
+        htmlBody = serializers.CharField(help_text="The HTML part, when the draft has an htmlBody")
         variables = VariableSerializer(many=True)
 
         class Meta:
@@ -410,13 +426,14 @@ class TemplatePreviewApi(APIView):
         data = serializer.validated_data
         try:
             rendered, _ = selectors.template_preview(
-                event_name=data["eventName"], subject=data["subject"], body=data["body"], data=data["data"]
+                event_name=data["eventName"], subject=data["subject"], body=data["body"], data=data["data"],
+                html_body=data["htmlBody"],
             )
         except TemplateContentError as exc:
             raise DrfValidationError({exc.field: [exc.message]}) from None
         variables = selectors.template_variables_describe(event_name=data["eventName"])
         return Response(TemplatePreviewApi.OutputSerializer(
-            {"subject": rendered.subject, "body": rendered.body, "variables": variables}
+            {"subject": rendered.subject, "body": rendered.body, "htmlBody": rendered.html, "variables": variables}
         ).data)
 
 

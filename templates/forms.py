@@ -13,7 +13,7 @@ from templates.models import NotificationTemplate, ProductChannelSetting, Produc
 from templates.services import fallback_order_clean
 from templates.variables import customer_facing_event_names
 
-MATRIX_CHANNELS = (CustomerChannel.SMS, CustomerChannel.EMAIL, CustomerChannel.PUSH)
+MATRIX_CHANNELS = (CustomerChannel.SMS, CustomerChannel.EMAIL, CustomerChannel.PUSH, CustomerChannel.IN_APP)
 
 
 def _event_choices() -> list[tuple[str, str]]:
@@ -25,7 +25,7 @@ class NotificationTemplateForm(forms.ModelForm):
 
     class Meta:
         model = NotificationTemplate
-        fields = ["event_name", "channel", "locale", "product", "subject", "body", "is_active"]
+        fields = ["event_name", "channel", "locale", "product", "subject", "body", "html_body", "is_active"]
         widgets = {
             "subject": forms.TextInput(attrs={"size": 80}),
             "body": forms.Textarea(attrs={"rows": 8, "cols": 90, "spellcheck": "false"}),

@@ -23,7 +23,10 @@ class NotificationTemplate(models.Model):
         "wallets.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="templates"
     )
     subject = models.CharField(max_length=300, blank=True, default="", help_text="Email subject or push title")
-    body = models.TextField()
+    body = models.TextField(blank=True, help_text="The text (SMS, push, in-app, the email's plain-text part)")
+    # EMAIL only: the HTML part, rendered with autoescape; without it the HTML is built from the text, and without
+    # a text body the text part is generated from the HTML.
+    html_body = models.TextField(blank=True, default="")
     is_active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -63,11 +66,17 @@ class NotificationTemplate(models.Model):
             errors["subject"] = "An email template needs a subject."
         if self.channel == CustomerChannel.SMS and (self.subject or "").strip():
             errors["subject"] = "SMS has no subject; leave it empty."
-        if not (self.body or "").strip():
-            errors["body"] = "The body cannot be empty."
+        has_html = bool((self.html_body or "").strip())
+        if has_html and self.channel != CustomerChannel.EMAIL:
+            errors["html_body"] = "Only an email template has an HTML body."
+        if not (self.body or "").strip() and not (has_html and self.channel == CustomerChannel.EMAIL):
+            errors["body"] = ("The body cannot be empty (an email template may leave it empty when it has an HTML "
+                              "body: the text part is then generated from the HTML)."
+                              if self.channel == CustomerChannel.EMAIL else "The body cannot be empty.")
         if definition is not None and not errors:
             try:
-                template_content_validate(event_name=self.event_name, subject=self.subject, body=self.body)
+                template_content_validate(event_name=self.event_name, subject=self.subject, body=self.body,
+                                          html_body=self.html_body)
             except TemplateContentError as exc:
                 errors[exc.field] = exc.message
         if errors:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 
 from templates.models import QuietHoursPolicy
+from wallets.models import Cardholder
 
 QuietWindow = tuple[time, time]
 
@@ -38,6 +39,18 @@ def quiet_window_of(policy: QuietHoursPolicy | None) -> QuietWindow | None:
     if policy is None:
         return default_quiet_window()
     return (policy.start, policy.end) if policy.enabled else None
+
+
+def quiet_window_for(*, policy: QuietHoursPolicy | None, cardholder: Cardholder | None) -> QuietWindow | None:
+    """The window that applies to a cardholder: their own (set through the partner API or the preference centre:
+    a window, or none at all) before their product's."""
+    if cardholder is not None and cardholder.quiet_hours_enabled is not None:
+        if not cardholder.quiet_hours_enabled:
+            return None
+        start, end = cardholder.quiet_hours_start, cardholder.quiet_hours_end
+        if start is not None and end is not None and start != end:
+            return start, end
+    return quiet_window_of(policy)
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -17,8 +17,9 @@ from typing import Any
 from jinja2 import Template, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
 
+from templates.html_text import html_to_text, text_to_html
 from templates.limits import RenderLimits, TemplateLimitError
-from templates.sandbox import ENVIRONMENT, render_bounded
+from templates.sandbox import ENVIRONMENT, HTML_ENVIRONMENT, render_bounded
 from templates.variables import sample_context, template_variables
 
 _FILE_TAGS = (nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)
@@ -40,6 +41,7 @@ class TemplateContentError(ValueError):
 class Rendered:
     subject: str
     body: str
+    html: str = ""  # emails only: the HTML alternative (escaped variables)
 
 
 def _first_line_of(tree: nodes.Template, name: str) -> int | None:
@@ -73,7 +75,7 @@ def _content_error(exc: Exception, *, field: str) -> TemplateContentError:
     line = getattr(exc, "lineno", None) if isinstance(exc, TemplateError) else None
     line = line or _template_line(exc)
     where = f" (line {line})" if line else ""
-    name = "subject" if field == "subject" else "body"
+    name = {"subject": "subject", "html_body": "HTML body"}.get(field, "body")
     if isinstance(exc, TemplateLimitError):
         message = f"The {name}{where} {exc}."
     elif isinstance(exc, RecursionError):
@@ -87,9 +89,13 @@ def _content_error(exc: Exception, *, field: str) -> TemplateContentError:
     return TemplateContentError(message, field=field, line=line)
 
 
+def _environment(field: str):
+    return HTML_ENVIRONMENT if field == "html_body" else ENVIRONMENT
+
+
 def _check_source(source: str, *, event_name: str, field: str) -> None:
     try:
-        tree = ENVIRONMENT.parse(source)
+        tree = _environment(field).parse(source)
         undeclared = meta.find_undeclared_variables(tree)  # compiles, so unknown filters/tests fail here
     except Exception as exc:  # syntax errors, and e.g. RecursionError for thousands of nested brackets
         raise _content_error(exc, field=field) from None
@@ -112,34 +118,47 @@ def _check_source(source: str, *, event_name: str, field: str) -> None:
 
 
 @functools.lru_cache(maxsize=1024)
-def _compiled(source: str) -> Template:
+def _compiled(source: str, html: bool = False) -> Template:
     # from_string compiles every call; a batch renders the same few templates hundreds of times.
-    return ENVIRONMENT.from_string(source)
+    return (HTML_ENVIRONMENT if html else ENVIRONMENT).from_string(source)
 
 
 def _render_one(source: str, context: dict[str, Any], *, field: str, limits: RenderLimits) -> str:
     try:
-        return render_bounded(_compiled(source), context, limits).strip()
+        return render_bounded(_compiled(source, field == "html_body"), context, limits).strip()
     except Exception as exc:
         raise _content_error(exc, field=field) from None
 
 
-def template_content_validate(*, event_name: str, subject: str, body: str) -> None:
+def template_content_validate(*, event_name: str, subject: str, body: str, html_body: str = "") -> None:
     """Raise TemplateContentError naming the field, variable and line if the template cannot be saved: it does not
     compile, uses a name the event does not provide, or does not render the event's sample within the limits."""
-    for field, source in (("subject", subject), ("body", body)):
+    fields = (("subject", subject), ("body", body), ("html_body", html_body))
+    for field, source in fields:
         _check_source(source or "", event_name=event_name, field=field)
     context = sample_context(event_name)
     limits = RenderLimits.from_settings()
-    for field, source in (("subject", subject), ("body", body)):
-        _render_one(source or "", context, field=field, limits=limits)
+    for field, source in fields:
+        if field != "html_body" or source:
+            _render_one(source or "", context, field=field, limits=limits)
 
 
-def template_content_render(*, subject: str, body: str, context: dict[str, Any]) -> Rendered:
+def template_content_render(
+    *, subject: str, body: str, context: dict[str, Any], html_body: str = "", email: bool = False
+) -> Rendered:
     """Render subject and body with a context from `templates.variables.template_context`, each within the limits
-    (templates/limits.py); raises only TemplateContentError."""
+    (templates/limits.py); raises only TemplateContentError.
+
+    `email`: both alternatives, always: the HTML part from `html_body` (variables escaped) or, without one, built
+    from the text; the text part from `body` or, when the template has none, generated from the HTML."""
     limits = RenderLimits.from_settings()
+    text = _render_one(body or "", context, field="body", limits=limits) if (body or "").strip() else ""
+    html = _render_one(html_body, context, field="html_body", limits=limits) if (html_body or "").strip() else ""
+    if email:
+        text = text or html_to_text(html)
+        html = html or text_to_html(text)
     return Rendered(
         subject=" ".join(_render_one(subject or "", context, field="subject", limits=limits).split()),
-        body=_render_one(body or "", context, field="body", limits=limits),
+        body=text,
+        html=html if email else "",
     )

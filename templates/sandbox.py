@@ -261,12 +261,19 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 
 ENVIRONMENT = BoundedEnvironment(
     undefined=StrictUndefined,
-    autoescape=False,  # SMS, push and plain-text email: nothing is HTML
+    autoescape=False,  # SMS, push, in-app and plain-text email: nothing is HTML
     keep_trailing_newline=False,
     loader=None,  # include/extends/import cannot read anything
     auto_reload=False,
     cache_size=400,
 )
+# The HTML part of an email: every variable is escaped (a merchant name such as `<b>Eve</b>` arrives as text, never
+# as markup), with the same limits; `|safe` is not among the curated filters.
+HTML_ENVIRONMENT = BoundedEnvironment(
+    undefined=StrictUndefined, autoescape=True, keep_trailing_newline=False, loader=None, auto_reload=False,
+    cache_size=400,
+)
+del HTML_ENVIRONMENT.filters["safe"]  # `{{ merchantName|safe }}` would let a value through as markup
 
 
 def render_bounded(template: Template, context: dict[str, Any], limits: RenderLimits) -> str:

@@ -101,16 +101,19 @@ def template_get(*, partner: Partner, template_id: int) -> NotificationTemplate 
 
 
 def template_preview(
-    *, event_name: str, subject: str, body: str, data: dict[str, Any] | None = None
+    *, event_name: str, subject: str, body: str, data: dict[str, Any] | None = None, html_body: str = "",
+    channel: str = "",
 ) -> tuple[Rendered, dict[str, Any]]:
     """Validate and render a draft template with sample values (optionally overridden by `data`).
 
     Returns (rendered, context); raises TemplateContentError like a save would."""
-    template_content_validate(event_name=event_name, subject=subject, body=body)
+    template_content_validate(event_name=event_name, subject=subject, body=body, html_body=html_body)
     context = sample_context(event_name, overrides=data)
     if data and "last4" in data and "maskedCardNumber" in context:
         context["maskedCardNumber"] = f"XXXX XXXX XXXX {str(data['last4'])[-4:]}"
-    return template_content_render(subject=subject, body=body, context=context), context
+    email = channel == "EMAIL" or bool(html_body)
+    return template_content_render(subject=subject, body=body, html_body=html_body, context=context,
+                                   email=email), context
 
 
 def template_variables_describe(*, event_name: str) -> list[dict[str, str]]:

@@ -13,7 +13,7 @@ from notifications.models import CustomerChannel
 from templates.models import NotificationTemplate, ProductChannelSetting, QuietHoursPolicy
 from wallets.models import Product
 
-TEMPLATE_EDITABLE_FIELDS = ("event_name", "channel", "locale", "product", "subject", "body", "is_active")
+TEMPLATE_EDITABLE_FIELDS = ("event_name", "channel", "locale", "product", "subject", "body", "html_body", "is_active")
 
 
 class TemplateConflict(Exception):
@@ -32,6 +32,7 @@ def template_snapshot(template: NotificationTemplate) -> dict[str, Any]:
         "productCode": template.product.code if template.product_id else None,
         "subject": template.subject,
         "body": template.body,
+        "htmlBody": template.html_body,
         "isActive": template.is_active,
     }
 
@@ -64,6 +65,7 @@ def template_create(
     locale: str,
     body: str,
     subject: str = "",
+    html_body: str = "",
     product: Product | None = None,
     is_active: bool = True,
     audit_channel: str,
@@ -73,7 +75,7 @@ def template_create(
     content (naming the field, variable and line) and TemplateConflict for a duplicate."""
     template = NotificationTemplate(
         event_name=event_name, channel=channel, locale=locale, body=body, subject=subject or "",
-        product=product, is_active=is_active,
+        html_body=html_body or "", product=product, is_active=is_active,
     )
     _validated_save(template)
     audit_record(

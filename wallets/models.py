@@ -18,6 +18,9 @@ class Product(models.Model):
     default_locale = models.CharField(max_length=16, default="en")
     # Channel fallback order used when a channel fails permanently, e.g. ["PUSH", "SMS", "EMAIL"].
     channel_fallback_order = models.JSONField(default=list, blank=True)
+    # Emails of this product: the From display name (the address stays DEFAULT_FROM_EMAIL's) and a Reply-To.
+    email_sender_name = models.CharField(max_length=100, blank=True, default="")
+    email_reply_to = models.EmailField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -26,6 +29,10 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+
+# The Cardholder field that holds each channel's destination (IN_APP needs none: it is the cardholder's inbox).
+CONTACT_FIELDS = {"SMS": "phone", "EMAIL": "email", "PUSH": "push_token"}
 
 
 class Cardholder(models.Model):
@@ -39,6 +46,15 @@ class Cardholder(models.Model):
     timezone = models.CharField(max_length=64, default="UTC")
     # Channels the cardholder opted out of, e.g. {"SMS": false}; absent means opted in.
     channel_preferences = models.JSONField(default=dict, blank=True)
+    # Per catalog category, the channels opted out of, e.g. {"Transactions": ["EMAIL", "SMS"]}.
+    category_opt_outs = models.JSONField(default=dict, blank=True)
+    # The cardholder's own quiet hours (in `timezone`): NULL = the product's; False = none; True = start-end.
+    quiet_hours_enabled = models.BooleanField(null=True, blank=True)
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
+    # Destinations a provider called dead, per channel: {"PUSH": {"reason", "errorCode", "markedAt"}}. A marked
+    # channel is not tried (routing moves on in the fallback order) until the partner clears it or changes it.
+    invalid_destinations = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -5,6 +5,7 @@ import uuid
 
 from django.db.models import QuerySet
 
+from notifications.models import InboxMessage
 from subscriptions.models import Partner
 from wallets.models import Card, Cardholder, CardTransaction, Product, Wallet, WalletStatusTransition
 
@@ -95,3 +96,17 @@ def card_transaction_get(*, card: Card, transaction_id: str | uuid.UUID) -> Card
 def card_transaction_list(*, card: Card) -> QuerySet[CardTransaction]:
     """The card's transactions, newest first; they stay with the cardId across reissues."""
     return CardTransaction.objects.filter(card=card).select_related("card", "original").order_by("-created_at", "-id")
+
+
+def inbox_list(*, cardholder: Cardholder, unread_only: bool = False) -> QuerySet[InboxMessage]:
+    """The cardholder's inbox, newest first (the partner API pages it by cursor on id)."""
+    entries = InboxMessage.objects.filter(cardholder=cardholder)
+    return entries.filter(read_at=None) if unread_only else entries
+
+
+def inbox_unread_count(*, cardholder: Cardholder) -> int:
+    return InboxMessage.objects.filter(cardholder=cardholder, read_at=None).count()
+
+
+def inbox_get(*, cardholder: Cardholder, entry_id: int) -> InboxMessage | None:
+    return InboxMessage.objects.filter(cardholder=cardholder, pk=entry_id).first()

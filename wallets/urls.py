@@ -1,8 +1,14 @@
 from django.urls import path
 
 from wallets.apis.card_status import CardActivateApi, CardBlockApi, CardCloseApi, CardLockApi, CardUnlockApi
-from wallets.apis.cardholders import CardholderDetailApi, CardholdersApi
+from wallets.apis.cardholders import (
+    CardholderDetailApi,
+    CardholderInvalidDestinationApi,
+    CardholderPreferenceLinkApi,
+    CardholdersApi,
+)
 from wallets.apis.cards import CardDetailApi, CardReissueApi, CardsApi, CardTransactionsApi
+from wallets.apis.inbox import InboxApi, InboxEntryReadApi, InboxReadAllApi, InboxUnreadCountApi
 from wallets.apis.products import ProductsApi
 from wallets.apis.simulate import SimulateTransactionApi
 from wallets.apis.wallets import WalletDetailApi, WalletsApi, WalletStatusApi, WalletStatusHistoryApi
@@ -11,6 +17,16 @@ urlpatterns = [
     path("products/", ProductsApi.as_view(), name="products"),
     path("cardholders/", CardholdersApi.as_view(), name="cardholders"),
     path("cardholders/<str:customer_id>", CardholderDetailApi.as_view(), name="cardholder-detail"),
+    path("cardholders/<str:customer_id>/invalid-destinations/<str:channel>",
+         CardholderInvalidDestinationApi.as_view(), name="cardholder-invalid-destination"),
+    path("cardholders/<str:customer_id>/preference-link", CardholderPreferenceLinkApi.as_view(),
+         name="cardholder-preference-link"),
+    path("cardholders/<str:customer_id>/inbox", InboxApi.as_view(), name="cardholder-inbox"),
+    path("cardholders/<str:customer_id>/inbox/unread-count", InboxUnreadCountApi.as_view(),
+         name="cardholder-inbox-unread-count"),
+    path("cardholders/<str:customer_id>/inbox/read-all", InboxReadAllApi.as_view(), name="cardholder-inbox-read-all"),
+    path("cardholders/<str:customer_id>/inbox/<int:entry_id>/read", InboxEntryReadApi.as_view(),
+         name="cardholder-inbox-read"),
     path("wallets/", WalletsApi.as_view(), name="wallets"),
     path("wallets/<str:wallet_id>", WalletDetailApi.as_view(), name="wallet-detail"),
     path("wallets/<str:wallet_id>/status", WalletStatusApi.as_view(), name="wallet-status"),

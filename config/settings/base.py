@@ -422,3 +422,20 @@ PORTAL_LINK_TTL_SECONDS = env.int("PORTAL_LINK_TTL_SECONDS", default=5 * 60)
 PORTAL_LINK_SESSION_MINUTES = env.int("PORTAL_LINK_SESSION_MINUTES", default=60)
 # The name authenticator apps show next to a TOTP code.
 OTP_TOTP_ISSUER = env.str("PORTAL_TOTP_ISSUER", default="Prepaid Notifications")
+
+# CUSTOMER MESSAGES THAT CLOSE THE LOOP (issue 19: receipts, dead destinations, preferences, inbox, email, push auth;
+# docs/customer-notifications.md)
+# This service's public address (scheme and host, no trailing slash): the Twilio StatusCallback, the preference-centre
+# links and emails' List-Unsubscribe are built on it. Empty: no status callbacks and no List-Unsubscribe header; the
+# partner API builds preference links from the request's own address.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
+# How long a preference-centre link a partner asked for stays valid.
+PREFERENCE_LINK_MAX_AGE_SECONDS = env.int("PREFERENCE_LINK_MAX_AGE_SECONDS", default=7 * 24 * 60 * 60)
+# How long an email's unsubscribe link works (emails are read long after they were sent).
+UNSUBSCRIBE_LINK_MAX_AGE_DAYS = env.int("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", default=180)
+# FCM HTTP v1 credentials: a service-account JSON, as the file's path or as the JSON itself (a secret); access tokens
+# are minted from it with google-auth and refreshed before they expire. Without one, PUSH_ACCESS_TOKEN is used as is.
+PUSH_SERVICE_ACCOUNT_FILE = env.str("PUSH_SERVICE_ACCOUNT_FILE", default="")
+PUSH_SERVICE_ACCOUNT_JSON = env.str("PUSH_SERVICE_ACCOUNT_JSON", default="")
+# The IN_APP channel joins SMS/EMAIL/PUSH in the channel enum of the OpenAPI schema.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CustomerChannelEnum"] = ["SMS", "EMAIL", "PUSH", "IN_APP"]

@@ -21,6 +21,7 @@ _SUBJECT_MAX = CustomerMessage._meta.get_field("subject").max_length
 class Rendered:
     subject: str = ""
     body: str = ""
+    html: str = ""  # emails: the HTML alternative
     error: str = ""  # why it could not be rendered ("" when it was)
     skip_reason: str = ""
 
@@ -38,7 +39,8 @@ def message_render(message: CustomerMessage, *, subject: Subject | None) -> Rend
         occurred_at=event.occurred_at, partner_name=event.partner.name,
     )
     try:
-        rendered = template_content_render(subject=template.subject, body=template.body, context=context)
+        rendered = template_content_render(subject=template.subject, body=template.body, context=context,
+                                           html_body=template.html_body, email=message.channel == "EMAIL")
     except TemplateContentError as exc:
         logger.warning("Template %s failed to render for message %s: %s", template.pk, message.pk, exc.message)
         return Rendered(error=f"Template {template.pk}: {exc.message}"[:500], skip_reason=SkipReason.TEMPLATE_ERROR)
@@ -46,7 +48,7 @@ def message_render(message: CustomerMessage, *, subject: Subject | None) -> Rend
         logger.exception("Template %s crashed rendering message %s", template.pk, message.pk)
         return Rendered(error=f"Template {template.pk} could not be rendered ({type(exc).__name__})."[:500],
                         skip_reason=SkipReason.TEMPLATE_ERROR)
-    return Rendered(subject=rendered.subject[:_SUBJECT_MAX], body=rendered.body)
+    return Rendered(subject=rendered.subject[:_SUBJECT_MAX], body=rendered.body, html=rendered.html)
 
 
 def messages_render(messages: list[CustomerMessage]) -> dict[int, Rendered]:

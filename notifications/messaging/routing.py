@@ -7,8 +7,12 @@ channel gets one row:
 - PENDING (send now) or HELD (quiet hours; `next_attempt_at` = the end of the window) with its template, which
   the messaging worker renders just before sending (`messaging.rendering`): routing runs in the ingest transaction
   and never runs a partner's template, so no template can slow or stop ingest for anyone;
-- SKIPPED with `skip_reason` for the quiet cases: channel switched off for the product, cardholder opted out
-  (ignored for critical events), no contact data, no template, cardholder not found.
+- SKIPPED with `skip_reason` for the quiet cases: channel switched off for the product, cardholder opted out of
+  the channel or of the event's category on it (both ignored for critical events), a destination a provider called
+  dead (`Cardholder.invalid_destinations`), no contact data, no template, cardholder not found.
+
+IN_APP (the cardholder's inbox) is a channel like the others, except that it is never held for quiet hours: storing
+a message in the inbox disturbs nobody.
 
 A product's `channel_fallback_order` (e.g. ["PUSH", "SMS", "EMAIL"]) makes those channels a cascade: only the first
 one the cardholder can receive is sent, and the next is used when it fails permanently
@@ -32,7 +36,7 @@ from django.utils import timezone
 
 from notifications.models import CustomerChannel, CustomerMessage, Event, MessageStatus
 from subscriptions.catalog import EventDefinition, get_event
-from templates.quiet_hours import quiet_hours_end, quiet_window_of
+from templates.quiet_hours import quiet_hours_end, quiet_window_for
 from templates.selectors import (
     TemplateBook,
     channel_switches_load,
@@ -41,11 +45,11 @@ from templates.selectors import (
     template_book_load,
 )
 from templates.variables import Subject
-from wallets.models import Card, Cardholder, Product, Wallet
+from wallets.models import CONTACT_FIELDS, Card, Cardholder, Product, Wallet
 
 logger = logging.getLogger(__name__)
 
-CHANNEL_ORDER = (CustomerChannel.PUSH, CustomerChannel.SMS, CustomerChannel.EMAIL)
+CHANNEL_ORDER = (CustomerChannel.PUSH, CustomerChannel.SMS, CustomerChannel.EMAIL, CustomerChannel.IN_APP)
 _RECIPIENT_MAX = CustomerMessage._meta.get_field("recipient").max_length
 
 
@@ -53,6 +57,8 @@ class SkipReason:
     CARDHOLDER_NOT_FOUND = "cardholder_not_found"
     CHANNEL_DISABLED = "channel_disabled_for_product"
     OPTED_OUT = "opted_out"
+    CATEGORY_OPTED_OUT = "category_opted_out"
+    INVALID_DESTINATION = "destination_invalid"
     NO_CONTACT = "no_contact_data"
     INVALID_CONTACT = "invalid_contact_data"
     NO_TEMPLATE = "no_template"
@@ -60,9 +66,23 @@ class SkipReason:
 
 
 def _recipient_of(holder: Cardholder, channel: str) -> str:
-    contact = {CustomerChannel.SMS: holder.phone, CustomerChannel.EMAIL: holder.email,
-               CustomerChannel.PUSH: holder.push_token}
-    return contact[channel].strip()
+    if channel == CustomerChannel.IN_APP:
+        return holder.external_id  # the inbox is the cardholder's own: always there
+    return getattr(holder, CONTACT_FIELDS[channel]).strip()
+
+
+def preference_skip_reason(*, holder: Cardholder, definition: EventDefinition, channel: str) -> str:
+    """Why the cardholder's own choices keep `channel` for this event ("" when they do not): an opted-out channel,
+    or the event's category opted out on that channel. Critical notices ignore both."""
+    if definition.critical:
+        return ""
+    preferences = holder.channel_preferences if isinstance(holder.channel_preferences, dict) else {}
+    if preferences.get(channel) is False:
+        return SkipReason.OPTED_OUT
+    opt_outs = holder.category_opt_outs if isinstance(holder.category_opt_outs, dict) else {}
+    if channel in (opt_outs.get(definition.category) or ()):
+        return SkipReason.CATEGORY_OPTED_OUT
+    return ""
 
 
 def fallback_order_of(product: Product | None) -> list[str]:
@@ -157,17 +177,21 @@ class RoutingPlanner:
         runs partner code), or SKIPPED with the reason."""
         holder, product = subject.cardholder, subject.product
         row = CustomerMessage(
-            event=event, partner_id=event.partner_id, cardholder=holder, channel=channel,
+            event=event, partner_id=event.partner_id, cardholder=holder, channel=channel, product=product,
             created_at=self.now, next_attempt_at=self.now,
         )
         if product is not None and not self.switches.get((product.pk, event.event_name, channel), True):
             return self._skip(row, SkipReason.CHANNEL_DISABLED)
-        preferences = holder.channel_preferences if isinstance(holder.channel_preferences, dict) else {}
-        if preferences.get(channel) is False and not definition.critical:
-            return self._skip(row, SkipReason.OPTED_OUT)
+        opted_out = preference_skip_reason(holder=holder, definition=definition, channel=channel)
+        if opted_out:
+            return self._skip(row, opted_out)
         recipient = _recipient_of(holder, channel)
         if not recipient:
             return self._skip(row, SkipReason.NO_CONTACT)
+        invalid = holder.invalid_destinations if isinstance(holder.invalid_destinations, dict) else {}
+        if channel in invalid:
+            # A provider called this destination dead: not tried again until the partner clears or changes it.
+            return self._skip(row, SkipReason.INVALID_DESTINATION)
         if len(recipient) > _RECIPIENT_MAX:
             return self._skip(row, SkipReason.INVALID_CONTACT)
         row.recipient = recipient
@@ -181,8 +205,8 @@ class RoutingPlanner:
             return self._skip(row, SkipReason.NO_TEMPLATE)
         row.locale, row.template = template.locale, template
         held_until = None
-        if not definition.urgent:
-            window = quiet_window_of(self.policies.get(product.pk) if product else None)
+        if not definition.urgent and channel != CustomerChannel.IN_APP:
+            window = quiet_window_for(policy=self.policies.get(product.pk) if product else None, cardholder=holder)
             held_until = quiet_hours_end(now=self.now, tz_name=holder.timezone, window=window)
         if held_until is not None:
             row.status, row.next_attempt_at = MessageStatus.HELD, held_until

@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.logging import log_context
@@ -33,13 +35,15 @@ from notifications.messaging.channels import (
     message_card_number_fields,
 )
 from notifications.messaging.planning import messages_plan
+from notifications.messaging.receipts import message_undelivered_follow_up
 from notifications.messaging.rendering import Rendered, messages_render
 from notifications.messaging.routing import message_fallback_plan, subjects_resolve
-from notifications.models import CustomerMessage, MessageStatus
+from notifications.models import CustomerChannel, CustomerMessage, MessageStatus
 from notifications.slots import TENANT_THREADS, DurationAverage
 from subscriptions.catalog import get_event
-from templates.quiet_hours import quiet_hours_end, quiet_window_of
+from templates.quiet_hours import quiet_hours_end, quiet_window_for
 from templates.selectors import quiet_policies_load
+from wallets.services.preferences import cardholder_destination_invalidate
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +68,7 @@ def _claim(ids: list[int]) -> list[CustomerMessage]:
         return []
     return list(
         CustomerMessage.objects.filter(pk__in=claimed, claim_token=token)
-        .select_related("event", "event__partner", "cardholder", "template")
+        .select_related("event", "event__partner", "cardholder", "template", "product")
         .order_by("id")
     )
 
@@ -84,22 +88,31 @@ def _quiet_until(message: CustomerMessage, at: datetime) -> datetime | None:
     definition = get_event(message.event.event_name)
     if definition is None or definition.urgent or message.cardholder is None:
         return None
+    if message.channel == CustomerChannel.IN_APP:  # storing in the inbox disturbs nobody
+        return None
     subject = subjects_resolve([message.event])[0]
     product = subject.product if subject is not None else None
     policy = quiet_policies_load(product_ids=[product.pk]).get(product.pk) if product is not None else None
-    return quiet_hours_end(now=at, tz_name=message.cardholder.timezone, window=quiet_window_of(policy))
+    window = quiet_window_for(policy=policy, cardholder=message.cardholder)
+    return quiet_hours_end(now=at, tz_name=message.cardholder.timezone, window=window)
 
 
 def _fail(
-    message: CustomerMessage, *, error: str, now: datetime, fallback: bool, skip_reason: str = "", **fields
+    message: CustomerMessage, *, error: str, now: datetime, fallback: bool, skip_reason: str = "",
+    error_code: str = "", dead_destination: bool = False, **fields,
 ) -> dict:
-    """FAILED, plus the fallback message in the same transaction; returns {fallback_id: delay} if one was made."""
+    """FAILED, plus (in the same transaction) the invalid mark of a destination the provider called dead and the
+    fallback message; returns {fallback_id: delay} if one was made."""
     with transaction.atomic():
         if not _record(
             message, status=MessageStatus.FAILED, last_error=error[:500], skip_reason=skip_reason,
-            lease_expires_at=None, **fields,
+            provider_error_code=error_code, lease_expires_at=None, finished_at=now, **fields,
         ):
             return {}
+        if dead_destination and message.cardholder_id:
+            # Before the fallback is planned, so routing already skips this destination.
+            cardholder_destination_invalidate(cardholder_id=message.cardholder_id, channel=message.channel,
+                                              recipient=message.recipient, reason=error, error_code=error_code)
         if not fallback:
             return {}
         backup = message_fallback_plan(failed=message, now=now)
@@ -116,7 +129,25 @@ def _refuse(message: CustomerMessage) -> dict[int, float]:
     logger.error("Message %s refused: its text contains a card number", message.pk)
     return _fail(message, error=guards.REFUSAL_REASON, skip_reason=guards.REFUSAL_REASON, now=timezone.now(),
                  fallback=False, subject=guards.mask_card_numbers(message.subject),
-                 body=guards.mask_card_numbers(message.body))
+                 body=guards.mask_card_numbers(message.body),
+                 html_body=guards.mask_card_numbers(message.html_body))
+
+
+def _record_sent(message: CustomerMessage, provider_message_id: str) -> dict[int, float]:
+    """SENT, or the provider's receipt when it overtook us (a status callback can arrive before this write): then
+    an UNDELIVERED receipt's consequences are this worker's to draw (`receipts.message_undelivered_follow_up`)."""
+    now = timezone.now()
+    with transaction.atomic():
+        if not _record(
+            message, status=sql.STATUS_AFTER_SEND, provider_message_id=provider_message_id[:200], sent_at=now,
+            finished_at=Coalesce(F("receipt_at"), Value(now, output_field=DateTimeField())), last_error="",
+            lease_expires_at=None,
+        ):
+            return {}
+        message.refresh_from_db(fields=["status", "provider_message_id", "provider_error_code"])
+        if message.status != MessageStatus.UNDELIVERED:
+            return {}
+        return message_undelivered_follow_up(message, now=now)
 
 
 def _send_one(
@@ -128,8 +159,10 @@ def _send_one(
             return _fail(message, error=rendered.error, skip_reason=rendered.skip_reason, now=timezone.now(),
                          fallback=True)
         message.subject, message.body, message.rendered_at = rendered.subject, rendered.body, timezone.now()
+        message.html_body = rendered.html
         # Written with this attempt's outcome (_record), so a retry sends the same text without rendering again.
-        message.rendered_now = {"subject": message.subject, "body": message.body, "rendered_at": message.rendered_at}
+        message.rendered_now = {"subject": message.subject, "body": message.body, "html_body": message.html_body,
+                                "rendered_at": message.rendered_at}
     if message_card_number_fields(message):
         return _refuse(message)
     try:
@@ -144,21 +177,19 @@ def _send_one(
         logger.exception("Channel %s crashed on message %s", message.channel, message.pk)
         error = TransportError(f"{type(exc).__name__}: {exc}", permanent=False)
     else:
-        _record(
-            message, status=MessageStatus.SENT, provider_message_id=result.provider_message_id[:200],
-            sent_at=timezone.now(), last_error="", lease_expires_at=None,
-        )
         logger.info("Message %s sent via %s (%s)", message.pk, message.channel, result.provider_message_id)
-        return {}
+        return _record_sent(message, result.provider_message_id)
 
     now = timezone.now()
     attempts = message.attempt_count
     if error.permanent:
         logger.warning("Message %s failed permanently: %s", message.pk, error.message)
-        return _fail(message, error=error.message, now=now, fallback=True)
+        return _fail(message, error=error.message, now=now, fallback=True, error_code=error.error_code,
+                     dead_destination=error.invalid_destination)
     if not retry.has_retries_left(attempts_made=attempts, max_retries=settings.CUSTOMER_MESSAGE_MAX_ATTEMPTS - 1):
         logger.warning("Message %s gave up after %s attempts: %s", message.pk, attempts, error.message)
-        return _fail(message, error=f"{error.message} (gave up after {attempts} attempts)", now=now, fallback=True)
+        return _fail(message, error=f"{error.message} (gave up after {attempts} attempts)", now=now, fallback=True,
+                     error_code=error.error_code)
     delay = retry.retry_delay_seconds(retry.MESSAGE_SCHEDULE, retry_number=attempts, retry_after=error.retry_after)
     next_at = now + timedelta(seconds=delay)
     held_until = _quiet_until(message, next_at)
@@ -166,7 +197,7 @@ def _send_one(
     if held_until is not None:
         status, next_at, delay = MessageStatus.HELD, held_until, (held_until - now).total_seconds()
     if not _record(message, status=status, next_attempt_at=next_at, last_error=error.message[:500],
-                   lease_expires_at=None):
+                   provider_error_code=error.error_code, lease_expires_at=None):
         return {}
     logger.info("Message %s failed (attempt %s), retry in %.0f s: %s", message.pk, attempts, delay, error.message)
     return {message.pk: delay}

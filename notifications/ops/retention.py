@@ -57,8 +57,8 @@ def _prunable_deliveries(cutoff: datetime) -> QuerySet:
 
 
 def _prunable_messages(cutoff: datetime) -> QuerySet:
-    return CustomerMessage.objects.annotate(finished_at=Coalesce("sent_at", "created_at")).filter(
-        status__in=FINISHED_MESSAGE_STATUSES, finished_at__lt=cutoff
+    return CustomerMessage.objects.annotate(done_at=Coalesce("finished_at", "sent_at", "created_at")).filter(
+        status__in=FINISHED_MESSAGE_STATUSES, done_at__lt=cutoff
     )
 
 

@@ -26,7 +26,8 @@ from subscriptions.models import EventSubscription
 OPEN_DELIVERY_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 FINISHED_DELIVERY_STATUSES = (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
 OPEN_MESSAGE_STATUSES = (MessageStatus.PENDING, MessageStatus.HELD, MessageStatus.SENDING)
-FINISHED_MESSAGE_STATUSES = (MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.SKIPPED)
+FINISHED_MESSAGE_STATUSES = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED,
+                             MessageStatus.FAILED, MessageStatus.SKIPPED)
 
 
 @dataclass(frozen=True)

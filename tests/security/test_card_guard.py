@@ -20,7 +20,7 @@ from notifications.ingest.batch import ingest_batch
 from notifications.ingest.parsing import RawMessage
 from notifications.messaging.planning import messages_plan
 from notifications.messaging.sending import message_send_batch
-from notifications.models import CustomerMessage, DeadLetter, DeliveryStatus, Event, WebhookDelivery
+from notifications.models import CustomerMessage, DeadLetter, DeliveryStatus, Event, InboxMessage, WebhookDelivery
 from notifications.services import dead_letter_redrive
 from templates.models import NotificationTemplate
 from tests.factories import CardFactory, CardholderFactory, EventSubscriptionFactory, ProductFactory, WalletFactory
@@ -37,7 +37,8 @@ def sample_templates(db):
     """The sample templates come from a data migration that transactional tests flush; put them back."""
     from django.apps import apps
 
-    importlib.import_module("templates.migrations.0003_sample_templates").add_samples(apps, None)
+    for name in ("0003_sample_templates", "0005_in_app_sample_templates"):
+        importlib.import_module(f"templates.migrations.{name}").add_samples(apps, None)
 
 
 @pytest.fixture
@@ -64,7 +65,8 @@ def ingest(card, merchant: str, **overrides) -> tuple[WebhookDelivery | None, li
         messages_plan(event_ids=event_ids)
     d = WebhookDelivery.objects.filter(event__event_id=message["eventId"]).first()
     messages = list(CustomerMessage.objects.filter(event__event_id=message["eventId"]).order_by("channel"))
-    assert {m.channel for m in messages} == {"SMS", "EMAIL", "PUSH"} and {m.status for m in messages} == {"PENDING"}
+    assert {m.channel for m in messages} == {"SMS", "EMAIL", "PUSH", "IN_APP"}
+    assert {m.status for m in messages} == {"PENDING"}
     return d, messages
 
 
@@ -85,6 +87,7 @@ def test_nothing_built_from_an_event_holding_a_card_number_leaves(acme, card, we
         m.refresh_from_db()
         assert (m.status, m.skip_reason, m.last_error) == ("FAILED", guards.REFUSAL_REASON, guards.REFUSAL_REASON)
     assert mail.outbox == []
+    assert not InboxMessage.objects.exists()  # nor is it stored in the in-app inbox
     # The console channel "sends" none.
     assert not [r for r in caplog.records if r.name == "notifications.messaging.channels.console"]
     # and the refusal is logged without the number (ids in the log may contain any digits, so look for the number)

@@ -26,7 +26,7 @@ def test_a_recursive_template_fails_its_own_message_and_the_bridge_keeps_ingesti
     NotificationTemplate.objects.bulk_create([
         NotificationTemplate(event_name="TRANSACTION_NOTIFICATION", channel=channel, locale="en", product=product,
                              subject="Hi" if channel == "EMAIL" else "", body=RECURSIVE)
-        for channel in ("SMS", "EMAIL", "PUSH")
+        for channel in ("SMS", "EMAIL", "PUSH", "IN_APP")
     ])
     EventSubscriptionFactory(partner=partner, event_name="ALL_EVENTS", destination=webhook_receiver.url("/acme"))
     other = PartnerFactory(tenant_id="globex")
@@ -45,7 +45,7 @@ def test_a_recursive_template_fails_its_own_message_and_the_bridge_keeps_ingesti
     assert sorted(r.path for r in requests).count("/globex") == 20
     assert sorted(r.path for r in requests).count("/acme") == 3
     assert bridge.alive(), bridge.output()[-2000:]
-    wait_until(lambda: CustomerMessage.objects.filter(partner=partner, status=MessageStatus.FAILED).count() == 9,
+    wait_until(lambda: CustomerMessage.objects.filter(partner=partner, status=MessageStatus.FAILED).count() == 12,
                30, message="every message of the hostile template failed, and only those")
     failed = CustomerMessage.objects.filter(partner=partner)
     assert {m.skip_reason for m in failed} == {SkipReason.TEMPLATE_ERROR}

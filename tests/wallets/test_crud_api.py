@@ -29,12 +29,19 @@ def test_create_and_list_products(api_client, reader_client):
     assert response.status_code == 201
     assert response.json() == {
         "code": "gift", "name": "Gift card", "dormancyDays": 90, "currency": "INR", "defaultLocale": "en",
-        "channelFallbackOrder": ["PUSH", "SMS"], "createdAt": response.json()["createdAt"],
+        "channelFallbackOrder": ["PUSH", "SMS"], "emailSenderName": "", "emailReplyTo": "",
+        "createdAt": response.json()["createdAt"],
     }
     assert Product.objects.get(code="gift").dormancy_days == 90
+    branded = api_client.post(f"{API}/products/", {"code": "travel", "name": "Travel", "emailSenderName": "Travel "
+                              "by Acme", "emailReplyTo": "help@acme.example"}, format="json").json()
+    assert (branded["emailSenderName"], branded["emailReplyTo"]) == ("Travel by Acme", "help@acme.example")
+    bad = api_client.post(f"{API}/products/", {"code": "x", "name": "X", "emailReplyTo": "not-an-address"},
+                          format="json")
+    assert bad.status_code == 400 and "emailReplyTo" in bad.json()["error"]["fields"]
     assert AuditEntry.objects.filter(action="product.created", object_id="gift").exists()
     listed = reader_client.get(f"{API}/products/").json()["results"]
-    assert [p["code"] for p in listed] == ["gift"]
+    assert sorted(p["code"] for p in listed) == ["gift", "travel"]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from config.partner_api.fields import StrictInputSerializer
 from subscriptions.models import TokenLevel
 from wallets import selectors
 from wallets.card_data import RejectCardDataMixin
-from wallets.models import Card, CardTransaction, Wallet
+from wallets.models import Card, Cardholder, CardTransaction, Wallet
 
 READ, WRITE, ADMIN = TokenLevel.READ_ONLY, TokenLevel.STANDARD, TokenLevel.ADMIN
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -77,3 +77,12 @@ def _card_or_404(request, card_id: str) -> Card:
     if card is None:
         raise NotFound("No card with this cardId.")
     return card
+
+
+def _cardholder_or_404(request, customer_id: str) -> Cardholder:
+    # A customerId that could never have been created (bad characters, NUL bytes) is simply not found.
+    valid = len(customer_id) <= 100 and SAFE_ID.match(customer_id)
+    cardholder = valid and selectors.cardholder_get(partner=request.user.partner, external_id=customer_id)
+    if not cardholder:
+        raise NotFound("No cardholder with this customerId.")
+    return cardholder

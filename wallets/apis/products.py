@@ -21,6 +21,8 @@ class ProductOutput(serializers.Serializer):
     currency = serializers.CharField()
     defaultLocale = serializers.CharField(source="default_locale")
     channelFallbackOrder = serializers.ListField(child=serializers.CharField(), source="channel_fallback_order")
+    emailSenderName = serializers.CharField(source="email_sender_name", help_text="From name of its emails")
+    emailReplyTo = serializers.CharField(source="email_reply_to", help_text="Reply-To of its emails")
     createdAt = serializers.DateTimeField(source="created_at")
 
 
@@ -45,6 +47,15 @@ class ProductsApi(APIView):
             source="channel_fallback_order",
             default=list,
             max_length=len(CustomerChannel.values),
+        )
+
+        emailSenderName = StrictCharField(
+            source="email_sender_name", max_length=100, required=False, default="", allow_blank=True,
+            help_text="The From name of this product's emails, e.g. \"Gift card by Acme\" (the address is ours)",
+        )
+        emailReplyTo = serializers.EmailField(
+            source="email_reply_to", max_length=254, required=False, default="", allow_blank=True,
+            help_text="Where cardholders' replies to this product's emails go",
         )
 
         def validate_channelFallbackOrder(self, value: list[str]) -> list[str]:

@@ -26,6 +26,8 @@ def product_create(
     currency: str = "INR",
     default_locale: str = "en",
     channel_fallback_order: list[str] | None = None,
+    email_sender_name: str = "",
+    email_reply_to: str = "",
 ) -> Product:
     """Create a card program of `partner`; its code is unique per partner."""
     if Product.objects.filter(partner=partner, code=code).exists():
@@ -38,6 +40,8 @@ def product_create(
         currency=currency,
         default_locale=default_locale,
         channel_fallback_order=channel_fallback_order or [],
+        email_sender_name=email_sender_name,
+        email_reply_to=email_reply_to,
     )
     audit_record(
         channel=channel,

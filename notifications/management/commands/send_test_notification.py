@@ -14,7 +14,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--kit", required=True, help="Card kit number")
         parser.add_argument("--event", required=True, help="Catalog event name, e.g. TRANSACTION_NOTIFICATION")
-        parser.add_argument("--channel", required=True, help="SMS, EMAIL or PUSH")
+        parser.add_argument("--channel", required=True, help="SMS, EMAIL, PUSH or IN_APP")
         parser.add_argument("--locale", help="Render in this locale instead of the cardholder's")
         parser.add_argument("--tenant", help="Tenant id, when the kit number exists for several tenants")
 

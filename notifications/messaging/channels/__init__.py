@@ -1,6 +1,7 @@
 """Customer-message channel adapters, one small class per channel (healthchecks' transports style):
 `send(message) -> SendResult` or `TransportError(message, permanent=…)`. `channel_adapter()` picks the class the
-settings name: SMS_PROVIDER (twilio | console), PUSH_PROVIDER (fcm | console), EMAIL_CHANNEL (smtp | console).
+settings name: SMS_PROVIDER (twilio | console), PUSH_PROVIDER (fcm | console), EMAIL_CHANNEL (smtp | console);
+IN_APP always stores in the cardholder's inbox.
 
 `message_card_number_fields(message)` names the fields of a message's channel that hold a card number: the check to
 run before a send (every adapter also runs it on what it is about to send, and raises CardNumberRefused)."""
@@ -17,6 +18,7 @@ from notifications.messaging.channels.base import (
 )
 from notifications.messaging.channels.console import REAL_CHANNELS, ConsoleChannel
 from notifications.messaging.channels.email import EmailChannel
+from notifications.messaging.channels.in_app import InAppChannel
 from notifications.messaging.channels.push import FcmPushChannel
 from notifications.messaging.channels.sms import TwilioSmsChannel
 from notifications.models import CustomerMessage
@@ -28,7 +30,9 @@ __all__ = [
 
 
 def channel_adapter(channel: str) -> ChannelAdapter:
-    """The adapter for "SMS", "EMAIL" or "PUSH" as configured."""
+    """The adapter for "SMS", "EMAIL", "PUSH" or "IN_APP" as configured."""
+    if channel == "IN_APP":
+        return InAppChannel()
     if channel == "SMS":
         choices = {"twilio": TwilioSmsChannel, "console": lambda: ConsoleChannel("SMS")}
         selected = settings.SMS_PROVIDER

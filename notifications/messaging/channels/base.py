@@ -20,13 +20,18 @@ class SendResult:
 class TransportError(Exception):
     """A send that did not go through. `permanent` means trying again cannot help (invalid number, unregistered
     device, rejected address); otherwise the message is retried on the backoff schedule. `retry_after` carries
-    the provider's own hint (seconds) when it gave one."""
+    the provider's own hint (seconds) when it gave one; `error_code` the provider's code (21211, 550,
+    UNREGISTERED); `invalid_destination` that the provider called the destination itself dead, so the cardholder's
+    phone, address or token is marked and not tried again."""
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None):
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None,
+                 error_code: str = "", invalid_destination: bool = False):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.retry_after = retry_after
+        self.error_code = str(error_code or "")[:40]
+        self.invalid_destination = invalid_destination
 
 
 class CardNumberRefused(TransportError):

@@ -6,6 +6,7 @@ import uuid
 
 from notifications.messaging.channels.base import ChannelAdapter, SendResult, refuse_card_numbers
 from notifications.messaging.channels.email import EmailChannel
+from notifications.messaging.channels.in_app import InAppChannel
 from notifications.messaging.channels.push import FcmPushChannel
 from notifications.messaging.channels.sms import TwilioSmsChannel
 from notifications.models import CustomerMessage
@@ -13,7 +14,7 @@ from notifications.models import CustomerMessage
 logger = logging.getLogger(__name__)
 
 REAL_CHANNELS: dict[str, type[ChannelAdapter]] = {
-    "SMS": TwilioSmsChannel, "EMAIL": EmailChannel, "PUSH": FcmPushChannel,
+    "SMS": TwilioSmsChannel, "EMAIL": EmailChannel, "PUSH": FcmPushChannel, "IN_APP": InAppChannel,
 }
 
 

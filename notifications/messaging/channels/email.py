@@ -1,21 +1,56 @@
-"""Email through Django's email backends (SMTP in production, console in development). Subject, every body part
-(the text and any alternative such as HTML), the addresses and the extra headers are checked for card numbers
-before the email is handed to the backend."""
+"""Email through Django's email backends (SMTP in production, console in development).
+
+Every email carries both alternatives, plain text and HTML (`message.html_body`, rendered with escaped variables;
+built from the text for a row rendered without one), the product's sender name and Reply-To, and, unless the notice
+is critical, `List-Unsubscribe` with `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): a mail client's
+"Unsubscribe" opts the cardholder out of this category of emails. Subject, every body part, the addresses and the
+extra headers are checked for card numbers before the email is handed to the backend."""
 
 import smtplib
 import uuid
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.utils import DNS_NAME
 
 from notifications.messaging.channels.base import ChannelAdapter, SendResult, TransportError, refuse_card_numbers
-from notifications.models import CustomerMessage
+from notifications.models import CustomerChannel, CustomerMessage
+from subscriptions.catalog import get_event
+from templates.html_text import text_to_html
+from wallets.links import unsubscribe_token_create, unsubscribe_url
 
 
 def _is_permanent_code(code: int) -> bool:
     # SMTP 5xx replies are final ("mailbox does not exist", "message rejected"); 4xx are "try again later".
     return 500 <= code < 600
+
+
+def _sender(message: CustomerMessage) -> str:
+    """DEFAULT_FROM_EMAIL's address under the product's sender name, when the product has one."""
+    product = message.product if message.product_id else None
+    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    if product is not None and product.email_sender_name:
+        name = product.email_sender_name
+    return formataddr((name, address)) if name else address
+
+
+def email_headers(message: CustomerMessage) -> dict[str, str]:
+    """Reply-To of the product, and the one-click unsubscribe headers of a non-critical notice."""
+    headers: dict[str, str] = {}
+    product = message.product if message.product_id else None
+    if product is not None and product.email_reply_to:
+        headers["Reply-To"] = product.email_reply_to
+    definition = get_event(message.event.event_name) if message.event_id else None
+    holder = message.cardholder if message.cardholder_id else None
+    if definition is not None and not definition.critical and holder is not None:
+        token = unsubscribe_token_create(cardholder=holder, category=definition.category,
+                                         channel=CustomerChannel.EMAIL)
+        url = unsubscribe_url(token)
+        if url:
+            headers["List-Unsubscribe"] = f"<{url}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
 
 
 class EmailChannel(ChannelAdapter):
@@ -35,13 +70,15 @@ class EmailChannel(ChannelAdapter):
 
     @staticmethod
     def _email(message: CustomerMessage, message_id: str) -> EmailMultiAlternatives:
-        return EmailMultiAlternatives(
+        email = EmailMultiAlternatives(
             subject=message.subject,
             body=message.body,
-            from_email=settings.DEFAULT_FROM_EMAIL,
+            from_email=_sender(message),
             to=[message.recipient],
-            headers={"Message-ID": message_id},
+            headers={"Message-ID": message_id, **email_headers(message)},
         )
+        email.attach_alternative(message.html_body or text_to_html(message.body), "text/html")
+        return email
 
     @staticmethod
     def email_fields(email: EmailMultiAlternatives) -> dict[str, str]:
@@ -64,14 +101,18 @@ class EmailChannel(ChannelAdapter):
         try:
             sent = email.send()
         except smtplib.SMTPRecipientsRefused as exc:
+            # The server refused the recipient itself: a 5xx is a hard bounce (no such mailbox, domain gone), so the
+            # address is marked invalid on the cardholder; a 4xx (mailbox full, greylisting) is retried.
             codes = [code for code, _ in exc.recipients.values()]
             detail = "; ".join(f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
                                for code, text in exc.recipients.values())
-            raise TransportError(f"Recipient refused: {detail}"[:300],
-                                 permanent=all(_is_permanent_code(c) for c in codes)) from exc
+            permanent = all(_is_permanent_code(c) for c in codes)
+            raise TransportError(f"Recipient refused: {detail}"[:300], permanent=permanent,
+                                 error_code=str(codes[0]) if codes else "", invalid_destination=permanent) from exc
         except smtplib.SMTPDataError as exc:
+            # The message was refused, not the address (content, size, policy): not a dead destination.
             raise TransportError(f"Message refused: {exc.smtp_code} {exc.smtp_error!r}"[:300],
-                                 permanent=_is_permanent_code(exc.smtp_code)) from exc
+                                 permanent=_is_permanent_code(exc.smtp_code), error_code=str(exc.smtp_code)) from exc
         except (smtplib.SMTPException, OSError) as exc:
             # Connection, authentication and sender problems are about our side, not this message: retry.
             raise TransportError(f"SMTP error: {type(exc).__name__}: {exc}"[:300], permanent=False) from exc

@@ -1,6 +1,11 @@
-import pytest
+import json
+import uuid
 
-from tests.notifications.messaging.fakes import FcmFake, SmtpSink, TwilioFake
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.notifications.messaging.fakes import FcmFake, GoogleTokenServer, SmtpSink, TwilioFake
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +64,38 @@ def fcm(_fcm_server, settings):
     settings.PUSH_PROJECT_ID, settings.PUSH_ACCESS_TOKEN = _fcm_server.project_id, _fcm_server.access_token
     settings.CUSTOMER_CHANNEL_READ_TIMEOUT_SECONDS = 1.0
     return _fcm_server
+
+
+@pytest.fixture(scope="session")
+def _service_account_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def _google_token_server(_fcm_server, _service_account_key):
+    public_pem = _service_account_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    server = GoogleTokenServer(_fcm_server, public_pem)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def push_service_account(fcm, _google_token_server, _service_account_key, settings):
+    """FCM with tokens minted from a service account at the local Google token endpoint (PUSH_ACCESS_TOKEN unset).
+    A fresh key id per test, so no test inherits another's cached token."""
+    _google_token_server.reset()
+    private_pem = _service_account_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    settings.PUSH_ACCESS_TOKEN = ""
+    settings.PUSH_PROJECT_ID = ""  # taken from the service account
+    settings.PUSH_SERVICE_ACCOUNT_JSON = json.dumps({
+        "type": "service_account", "project_id": fcm.project_id, "private_key_id": uuid.uuid4().hex,
+        "private_key": private_pem, "client_email": _google_token_server.client_email,
+        "client_id": "1234567890", "token_uri": _google_token_server.token_uri,
+    })
+    return _google_token_server
 
 
 @pytest.fixture

@@ -34,7 +34,10 @@ class TestEmail:
         assert email["Subject"] == "Card blocked"
         assert email["To"] == "asha@example.com"
         assert email["Message-ID"] == result.provider_message_id
-        assert email.get_content().replace("\r\n", "\n").strip() == "Dear Asha,\n\nBlocked."
+        assert email.get_body(("plain",)).get_content().replace("\r\n", "\n").strip() == "Dear Asha,\n\nBlocked."
+        # Both alternatives, always: a text-only row gets HTML built from its text.
+        assert email.get_content_type() == "multipart/alternative"
+        assert "<p>Dear Asha,</p>" in email.get_body(("html",)).get_content()
 
     def test_unknown_mailbox_is_permanent(self, smtp):
         smtp.refuse["gone@example.com"] = "550 5.1.1 <gone@example.com>: Recipient address rejected"

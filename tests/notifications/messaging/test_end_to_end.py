@@ -3,7 +3,7 @@ server and the local Twilio and FCM servers, with product overrides, opt-outs an
 
 import pytest
 
-from notifications.models import CustomerMessage, MessageStatus
+from notifications.models import CustomerMessage, InboxMessage, MessageStatus
 from templates.models import NotificationTemplate
 from tests.factories import CardFactory, CardholderFactory, WalletFactory
 from tests.fixtures.processes import wait_until
@@ -37,11 +37,13 @@ def test_event_on_the_topic_reaches_email_sms_and_push(
                                        kafka_message(tenant_id=partner.tenant_id, data={**data,
                                                                                          "kitNo": other_card.kit_no})])
 
-    wait_until(lambda: CustomerMessage.objects.filter(status=MessageStatus.SENT).count() == 5, 60,
-               message="3 messages for the first cardholder, email and push for the opted-out one")
+    wait_until(lambda: CustomerMessage.objects.filter(status=MessageStatus.SENT).count() == 7, 60,
+               message="4 messages for the first cardholder, email, push and inbox for the opted-out one")
     assert len(smtp.messages) == 2
     first_email = next(m for _, rcpt, m in smtp.messages if rcpt == [holder.email])
-    assert "125.50" in first_email.get_body().get_content()
+    assert "125.50" in first_email.get_body(("plain",)).get_content()
+    assert "125.50" in first_email.get_body(("html",)).get_content()
+    assert {e.cardholder_id for e in InboxMessage.objects.all()} == {holder.pk, opted_out.pk}
     sms = twilio.sms()
     assert len(sms) == 1  # the second cardholder opted out of SMS
     assert sms[0]["To"] == holder.phone

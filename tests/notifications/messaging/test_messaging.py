@@ -39,7 +39,8 @@ def test_an_event_reaches_the_cardholder_on_every_channel(partner, card, provide
     [(_, rcpt, email)] = smtp.messages
     assert rcpt == ["asha@example.com"]
     assert email["Subject"] == "Payment of INR 125.50"
-    assert "XXXX XXXX XXXX 4242" in email.get_content()
+    assert "XXXX XXXX XXXX 4242" in email.get_body(("plain",)).get_content()
+    assert "XXXX XXXX XXXX 4242" in email.get_body(("html",)).get_content()
     assert email["Message-ID"] == sent["EMAIL"].provider_message_id
 
     [sms] = twilio.sms()
@@ -97,7 +98,7 @@ def test_exhausted_retries_fail_and_fall_back(settings, partner, card, product, 
     product.channel_fallback_order = ["SMS", "EMAIL"]
     product.save()
     rows = _plan(partner, card)
-    assert set(rows) == {"SMS", "PUSH"}  # EMAIL waits in the cascade
+    assert set(rows) == {"SMS", "PUSH", "IN_APP"}  # EMAIL waits in the cascade
     sms = rows["SMS"]
     twilio.script.extend([Scripted(500, {"code": 20500}), Scripted(500, {"code": 20500})])
     message_send_batch(message_ids=[sms.pk])
@@ -123,7 +124,7 @@ def test_permanent_errors_walk_the_fallback_order(partner, card, holder, product
     holder.push_token, holder.phone = "unregistered-device", "+0001234"
     holder.save()
     rows = _plan(partner, card)
-    assert list(rows) == ["PUSH"]
+    assert sorted(rows) == ["IN_APP", "PUSH"]  # the inbox is outside this cascade: sent on its own
 
     requeue = message_send_batch(message_ids=[rows["PUSH"].pk])
     push = CustomerMessage.objects.get(pk=rows["PUSH"].pk)
@@ -229,7 +230,7 @@ def test_message_due_ids_lists_only_due_work(partner, card):
     rows = _plan(partner, card)
     future = timezone.now() + timedelta(hours=1)
     CustomerMessage.objects.filter(pk=rows["PUSH"].pk).update(next_attempt_at=future)
-    CustomerMessage.objects.filter(pk=rows["EMAIL"].pk).update(status="SENT")
+    CustomerMessage.objects.filter(pk__in=[rows["EMAIL"].pk, rows["IN_APP"].pk]).update(status="SENT")
     assert message_due_ids(grace_seconds=0) == [rows["SMS"].pk]
     assert message_due_ids(limit=0, grace_seconds=0) == []
     # Freshly queued PENDING work is left to its own task for the grace period.

@@ -37,9 +37,9 @@ def test_planning_writes_each_events_messages_once(partner, card):
     result, _ = _ingest(partner, card)
     event_ids = result.plans_by_partner[partner.pk]
     pending = messages_plan(event_ids=event_ids)
-    assert len(pending) == 3 and CustomerMessage.objects.count() == 3
+    assert len(pending) == 4 and CustomerMessage.objects.count() == 4  # SMS, EMAIL, PUSH, IN_APP
     assert messages_plan(event_ids=event_ids) == []  # a repeated (or concurrent) task finds nothing to plan
-    assert CustomerMessage.objects.count() == 3
+    assert CustomerMessage.objects.count() == 4
     assert Event.objects.get(pk=event_ids[0]).messages_planned is True
 
 

@@ -48,7 +48,7 @@ def _by_channel(rows: list[CustomerMessage]) -> dict[str, CustomerMessage]:
 def test_card_event_renders_every_channel_from_the_defaults(partner, card):
     event = make_event(partner, kitNo=card.kit_no, **TXN)
     rows = _by_channel(plan_and_render([event]))
-    assert set(rows) == {"SMS", "EMAIL", "PUSH"}
+    assert set(rows) == {"SMS", "EMAIL", "PUSH", "IN_APP"}
     assert all(r.status == "PENDING" and r.pk is None for r in rows.values())
     sms, email, push = rows["SMS"], rows["EMAIL"], rows["PUSH"]
     assert sms.recipient == "+919800000001"
@@ -58,11 +58,12 @@ def test_card_event_renders_every_channel_from_the_defaults(partner, card):
     assert email.body.startswith("Dear Asha Verma,")
     assert push.recipient == "fcm-token-asha"
     assert push.subject == "Payment of INR 125.50"
+    assert (rows["IN_APP"].recipient, rows["IN_APP"].subject) == ("CUST1", "Payment of INR 125.50")
     assert {r.cardholder_id for r in rows.values()} == {card.wallet.cardholder_id}
     assert {r.locale for r in rows.values()} == {"en"}
     # Saved by ingest with bulk_create.
     CustomerMessage.objects.bulk_create(rows.values())
-    assert CustomerMessage.objects.filter(event=event, status="PENDING").count() == 3
+    assert CustomerMessage.objects.filter(event=event, status="PENDING").count() == 4
 
 
 def test_masked_number_is_built_from_last4_only(partner, card):
@@ -163,7 +164,7 @@ def test_unknown_cardholder_and_other_tenants_card_are_recorded_not_sent(partner
         make_event(partner, kitNo="K-NOPE", **TXN),
         make_event(partner, kitNo=other_card.kit_no, **TXN),  # exists, but for another tenant
     ])
-    assert len(rows) == 6
+    assert len(rows) == 8  # two events, four channels
     assert {(r.status, r.skip_reason) for r in rows} == {("SKIPPED", SkipReason.CARDHOLDER_NOT_FOUND)}
     assert all(r.cardholder_id is None for r in rows)
 
@@ -194,9 +195,12 @@ def test_quiet_hours_hold_non_urgent_messages_until_morning(partner, card, produ
     txn = make_event(partner, kitNo=card.kit_no, **TXN)
     blocked = make_event(partner, "CARD_BLOCKED", kitNo=card.kit_no, reason="Lost")  # urgent
     rows = plan_and_render([txn, blocked], now=night)
-    held = [r for r in rows if r.event_id == txn.pk]
+    held = [r for r in rows if r.event_id == txn.pk and r.channel != "IN_APP"]
     urgent = [r for r in rows if r.event_id == blocked.pk]
     assert {(r.status, r.next_attempt_at) for r in held} == {("HELD", morning)}
+    # The inbox is never held: storing a message there disturbs nobody.
+    inbox = next(r for r in rows if r.event_id == txn.pk and r.channel == "IN_APP")
+    assert (inbox.status, inbox.next_attempt_at) == ("PENDING", night)
     assert {(r.status, r.next_attempt_at) for r in urgent} == {("PENDING", night)}
 
 
@@ -205,14 +209,14 @@ def test_default_quiet_hours_apply_without_a_policy_and_a_disabled_policy_turns_
     settings.CUSTOMER_QUIET_HOURS = "22:00-08:00"
     night = datetime(2026, 2, 12, 18, 0, tzinfo=UTC)
     rows = plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)], now=night)
-    assert {r.status for r in rows} == {"HELD"}
+    assert {r.status for r in rows if r.channel != "IN_APP"} == {"HELD"}
     QuietHoursPolicyFactory(product=product, enabled=False)
     rows = plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)], now=night)
     assert {r.status for r in rows} == {"PENDING"}
 
 
 def test_fallback_order_sends_only_the_first_receivable_channel(partner, card, holder, product):
-    product.channel_fallback_order = ["PUSH", "SMS", "EMAIL"]
+    product.channel_fallback_order = ["PUSH", "SMS", "EMAIL", "IN_APP"]
     product.save()
     rows = plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)])
     assert [(r.channel, r.status) for r in rows] == [("PUSH", "PENDING")]
@@ -230,7 +234,8 @@ def test_channels_outside_the_fallback_order_are_sent_independently(partner, car
     product.channel_fallback_order = ["PUSH", "SMS"]
     product.save()
     rows = plan_and_render([make_event(partner, kitNo=card.kit_no, **TXN)])
-    assert sorted((r.channel, r.status) for r in rows) == [("EMAIL", "PENDING"), ("PUSH", "PENDING")]
+    assert sorted((r.channel, r.status) for r in rows) == [
+        ("EMAIL", "PENDING"), ("IN_APP", "PENDING"), ("PUSH", "PENDING")]
 
 
 def test_a_batch_costs_a_fixed_number_of_queries(partner, product, django_assert_max_num_queries):
@@ -247,7 +252,7 @@ def test_a_batch_costs_a_fixed_number_of_queries(partner, product, django_assert
     # cards, wallets, cardholders, newest wallets, templates, switches, quiet hours
     with django_assert_max_num_queries(7):
         rows = plan_customer_messages(events)
-    assert len(rows) == 90 * 3
+    assert len(rows) == 90 * 4
     assert {r.status for r in rows} == {"PENDING"}
 
     # The worker renders a claimed batch with a fixed number of queries too: what the events are about.
@@ -256,5 +261,5 @@ def test_a_batch_costs_a_fixed_number_of_queries(partner, product, django_assert
                    .select_related("event", "event__partner", "cardholder", "template"))
     with django_assert_max_num_queries(4):
         rendered = messages_render(claimed)
-    assert len(rendered) == 270 and not any(r.error for r in rendered.values())
+    assert len(rendered) == 360 and not any(r.error for r in rendered.values())
     assert all(r.body for r in rendered.values())
