@@ -1,9 +1,10 @@
 """How many of a worker process's threads one tenant, and one endpoint, may hold: the one place that decides it.
 
-- `TENANT_THREADS`: a tenant's batches (webhooks and customer messages alike), running or waiting for a slot, hold at
-  most WORKER_TENANT_MAX_THREADS threads of the process; a batch beyond that is deferred at once (re-enqueued with a
-  countdown), so the remaining threads always serve the other tenants, whatever one tenant floods or how slow its
-  endpoint or templates are.
+- `TENANT_THREADS`: while other tenants have work in the process, a tenant's batches (webhooks and customer messages
+  alike), running or waiting for a slot, hold at most WORKER_TENANT_MAX_THREADS threads of it; a batch beyond that is
+  deferred at once (re-enqueued with a countdown), so the remaining threads serve the other tenants, whatever one
+  tenant floods or how slow its endpoint or templates are. A tenant alone may use every thread: deferring its
+  batches then would only cost a round trip through the broker, with nobody to make room for.
 - `ConcurrencySlots` per endpoint: a batch holds a thread while its requests are out, so `slots` per endpoint bound
   the threads one endpoint holds. When its slots are taken, a batch waits for one (up to `wait` seconds) if the
   endpoint is fast, since a slot frees up in moments, and is deferred at once if it is slow."""
@@ -45,17 +46,35 @@ class ConcurrencySlots:
 class TenantThreads:
     """The threads of this process held by each tenant's batches (running or waiting for an endpoint's slot)."""
 
+    # Another tenant whose batch came through this long ago still counts as waiting for threads: its next batch is
+    # likely behind the flood in the queue, and a thread must be free when it comes up.
+    OTHERS_ACTIVE_SECONDS = 10.0
+
     def __init__(self) -> None:
         self._held: dict[Hashable, int] = {}
+        self._last_seen: dict[Hashable, float] = {}
         self._lock = threading.Lock()
 
     def enter(self, tenant: Hashable, *, limit: int) -> bool:
-        """Count this thread for `tenant` (True), unless the tenant already holds `limit` threads (False: defer)."""
+        """Count this thread for `tenant` (True), unless the tenant already holds `limit` threads while another
+        tenant has had work here lately (False: defer)."""
+        now = time.monotonic()
         with self._lock:
-            if self._held.get(tenant, 0) >= limit:
+            self._last_seen[tenant] = now
+            if self._held.get(tenant, 0) >= limit and self._others_active(tenant, now):
                 return False
             self._held[tenant] = self._held.get(tenant, 0) + 1
             return True
+
+    def _others_active(self, tenant: Hashable, now: float) -> bool:
+        horizon = now - self.OTHERS_ACTIVE_SECONDS
+        for other, seen in list(self._last_seen.items()):
+            if other == tenant:
+                continue
+            if seen >= horizon or self._held.get(other, 0):
+                return True
+            del self._last_seen[other]  # gone quiet: forgotten until its next batch
+        return False
 
     def leave(self, tenant: Hashable) -> None:
         with self._lock:
