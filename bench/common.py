@@ -82,6 +82,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interva
     raise TimeoutError(f"Timed out after {timeout:.0f}s waiting for {what}")
 
 
+def procfile_commands(path: Path = ROOT / "Procfile") -> dict[str, str]:
+    """The Procfile's process types and their command lines, as `make run` (honcho) starts them with a shell."""
+    commands: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#") and ":" in line:
+            name, command = line.split(":", 1)
+            commands[name.strip()] = command.strip()
+    return commands
+
+
 class Process:
     """A process under test, its output in WORKDIR/logs/<name>.log."""
 

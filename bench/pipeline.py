@@ -27,6 +27,7 @@ from bench.common import (
     Watched,
     pids_matching,
     process_env,
+    procfile_commands,
     setup_django,
     wait_until,
 )
@@ -81,6 +82,10 @@ class Run:
     timeout: float = 600.0
     profile_dir: Path | None = None  # py-spy record of every bridge and worker during the measured window
     env: dict[str, str] = field(default_factory=dict)
+    # True: the bridge, the workers and beat are started with the Procfile's own command lines, exactly as `make run`
+    # starts them (only the database, Redis and topic come from the bench); the other fields' process options are
+    # then unused.
+    procfile: bool = False
 
 
 class Bench:
@@ -136,21 +141,18 @@ class Bench:
         env = process_env(KAFKA_BOOTSTRAP_SERVERS=self.tansu.bootstrap, KAFKA_NOTIFICATION_TOPIC=topic, **spec.env)
         tag = uuid.uuid4().hex[:6]
         group = f"bench-{tag}"
-        queues = "default,webhooks" if spec.message_workers else "default,webhooks,messages"
-        workers = [self._start_worker(spec, env, f"{spec.name}-worker{i + 1}", tag, queues)
-                   for i in range(spec.workers)]
-        workers += [
-            self._start_worker(spec, env, f"{spec.name}-messages{i + 1}", tag, "messages", nice=MESSAGES_NICE)
-            for i in range(spec.message_workers)
-        ]
-        bridges = [
-            Process(f"{spec.name}-bridge{i + 1}",
-                    [PYTHON, *(["-m", "bench.naive_bridge"] if spec.naive else ["manage.py", "kafka_bridge"]),
-                     "--topic", topic, "--group", group, "--batch-size", str(spec.bridge_batch),
-                     "--name", f"bench-{i + 1}"], env=env)
-            for i in range(spec.bridges)
-        ]
-        processes = workers + bridges
+        if spec.procfile:
+            workers, bridges, others = self._start_procfile(spec, env, group)
+        else:
+            workers, bridges, others = self._start_tuned(spec, env, topic, group, tag), [], []
+            bridges = [
+                Process(f"{spec.name}-bridge{i + 1}",
+                        [PYTHON, *(["-m", "bench.naive_bridge"] if spec.naive else ["manage.py", "kafka_bridge"]),
+                         "--topic", topic, "--group", group, "--batch-size", str(spec.bridge_batch),
+                         "--name", f"bench-{i + 1}"], env=env)
+                for i in range(spec.bridges)
+            ]
+        processes = workers + bridges + others
         profilers: list[subprocess.Popen] = []
         try:
             for worker in workers:
@@ -214,6 +216,28 @@ class Bench:
         finally:
             for process in processes:
                 process.stop(timeout=10)
+
+    def _start_tuned(self, spec: Run, env: dict[str, str], topic: str, group: str, tag: str) -> list[Process]:
+        queues = "default,webhooks" if spec.message_workers else "default,webhooks,messages"
+        workers = [self._start_worker(spec, env, f"{spec.name}-worker{i + 1}", tag, queues)
+                   for i in range(spec.workers)]
+        workers += [
+            self._start_worker(spec, env, f"{spec.name}-messages{i + 1}", tag, "messages", nice=MESSAGES_NICE)
+            for i in range(spec.message_workers)
+        ]
+        return workers
+
+    @staticmethod
+    def _start_procfile(spec: Run, env: dict[str, str], group: str) -> tuple[list[Process], list[Process],
+                                                                             list[Process]]:
+        """The Procfile's worker, messages, bridge and beat lines, each through a shell as honcho runs them."""
+        commands = procfile_commands()
+        env = {**env, "KAFKA_CONSUMER_GROUP": group,
+               "CELERY_BEAT_SCHEDULE_FILE": str(WORKDIR / f"{spec.name}-celerybeat-schedule")}
+        workers = [Process(f"{spec.name}-{kind}1", ["sh", "-c", commands[kind]], env=env)
+                   for kind in ("worker", "messages")]
+        bridges = [Process(f"{spec.name}-bridge1", ["sh", "-c", commands["bridge"]], env=env)]
+        return workers, bridges, [Process(f"{spec.name}-beat", ["sh", "-c", commands["beat"]], env=env)]
 
     def _start_worker(self, spec: Run, env: dict[str, str], name: str, tag: str, queues: str,
                       nice: int = 0) -> Process:

@@ -160,6 +160,13 @@ def check(results: dict) -> list[tuple[str, str, bool | None]]:
                       f"{cost['cost']:.1%} ({cost['throughput']:,.0f}/s vs {cost['standard']:,.0f}/s, the mean of "
                       f"the standard runs around it: {cost['standard_runs']}; worker+bridge CPU per delivery "
                       f"{cost['cpu_change']:+.1%})", cost["cost"] < TARGET_FORMAT_COST))
+    defaults = defaults_ratio(results)
+    if defaults:
+        lines.append((f"(issue 20) the defaults (`make run`'s Procfile lines) within {TARGET_DEFAULTS_GAP:.0%} of "
+                      "the tuned line",
+                      f"{defaults['ratio']:.0%} ({defaults['throughput']:,.0f}/s vs {defaults['tuned']:,.0f}/s, the "
+                      f"mean of the tuned runs around it: {defaults['tuned_runs']})",
+                      defaults["ratio"] >= 1 - TARGET_DEFAULTS_GAP))
     peaks = [
         (f"{key}/{name}", v["peak_rss_mb"])
         for key, r in results.items() if r and not key.startswith("raw_send")
@@ -207,6 +214,25 @@ def fairness(results: dict) -> list[tuple[float, float]]:
         if around:
             pairs.append((p99, sum(around) / len(around)))
     return pairs
+
+
+TARGET_DEFAULTS_GAP = 0.10
+
+
+def defaults_ratio(results: dict) -> dict | None:
+    """The `defaults` run (the Procfile's own command lines) against the mean of the `defaults_tuned*` runs (the
+    bench's tuned processes, same events) just before and after it."""
+    runs = [(key, r["main"]["throughput"]) for key, r in results.items()
+            if key.startswith("defaults") and r and r.get("main", {}).get("throughput")]
+    for i, (key, throughput) in enumerate(runs):
+        if key != "defaults":
+            continue
+        around = [t for k, t in (runs[i - 1:i] + runs[i + 1:i + 2]) if k.startswith("defaults_tuned")]
+        if around:
+            tuned = sum(around) / len(around)
+            return {"throughput": throughput, "tuned": tuned, "ratio": throughput / tuned,
+                    "tuned_runs": ", ".join(f"{t:,.0f}/s" for t in around)}
+    return None
 
 
 def _pipeline_cpu_per_delivery(result: dict) -> float | None:

@@ -17,6 +17,16 @@ def throughput(bench: Bench, events: int, *, bridges: int = 1, workers: int = 1,
     return bench.run(Run(name=name, events=events, bridges=bridges, workers=workers, **options))
 
 
+def defaults(bench: Bench, events: int, **options) -> dict:
+    """Issue 20: the processes exactly as `make run` starts them (the Procfile's lines, the settings' defaults),
+    between two runs of the bench's tuned processes with the same events."""
+    return {
+        "defaults_tuned": throughput(bench, events, name="defaults_tuned", **options),
+        "defaults": bench.run(Run(name="defaults", events=events, procfile=True, **options)),
+        "defaults_tuned2": throughput(bench, events, name="defaults_tuned2", **options),
+    }
+
+
 def latency(bench: Bench, rate: float, seconds: float, name: str = "latency", **options) -> dict:
     """Kafka timestamp → receiver arrival at a steady `rate` events/s."""
     return bench.run(Run(name=name, events=int(rate * seconds), rate=rate, **options))
