@@ -112,25 +112,15 @@ def _add(totals: dict, key: str, n: int | float) -> None:
     totals[key] = totals.get(key, 0) + n
 
 
-def _advance_events(state: dict, now: datetime) -> None:
-    ids = _new_ids_range(EVENTS, state, now)
+def _advance_counts(source, model, column: str, key: str, state: dict, now: datetime) -> None:
+    """Add the rows of `model` written since the cursor to the running totals per value of `column`."""
+    ids = _new_ids_range(source, state, now)
     if ids is None:
         return
-    totals = state.setdefault("by_name", {})
-    rows = Event.objects.filter(id__gt=ids[0], id__lte=ids[1]).values_list("event_name").annotate(n=Count("id"))
-    for name, n in rows.order_by():
-        _add(totals, name, n)
-    state["cursor"] = ids[1]
-
-
-def _advance_dead_letters(state: dict, now: datetime) -> None:
-    ids = _new_ids_range(DEAD_LETTERS, state, now)
-    if ids is None:
-        return
-    totals = state.setdefault("by_reason", {})
-    rows = DeadLetter.objects.filter(id__gt=ids[0], id__lte=ids[1]).values_list("reason_code").annotate(n=Count("id"))
-    for reason, n in rows.order_by():
-        _add(totals, reason, n)
+    totals = state.setdefault(key, {})
+    rows = model.objects.filter(id__gt=ids[0], id__lte=ids[1]).values_list(column).annotate(n=Count("id"))
+    for value, n in rows.order_by():
+        _add(totals, value, n)
     state["cursor"] = ids[1]
 
 
@@ -168,9 +158,10 @@ def counters_advance(*, now: datetime | None = None) -> dict:
             name=STATE_ROW, defaults={"last_seen_at": now, "details": {}}
         )
         state = row.details if isinstance(row.details, dict) else {}
-        _advance_events(state.setdefault(EVENTS.key, {}), now)
+        _advance_counts(EVENTS, Event, "event_name", "by_name", state.setdefault(EVENTS.key, {}), now)
         _advance_attempts(state.setdefault(ATTEMPTS.key, {}), now)
-        _advance_dead_letters(state.setdefault(DEAD_LETTERS.key, {}), now)
+        _advance_counts(DEAD_LETTERS, DeadLetter, "reason_code", "by_reason",
+                        state.setdefault(DEAD_LETTERS.key, {}), now)
         row.details = state
         row.last_seen_at = now
         row.save(update_fields=["details", "last_seen_at"])
