@@ -176,6 +176,7 @@ class Bench:
             receivers_marks = {r: r.mark() for r in self.receivers.values()}
             _checkpoint()
             monitor = ResourceMonitor(self._watched(bridges, workers))
+            wal_start = _wal_position()
             monitor.start()
             profilers = [self._profile(spec.profile_dir, p) for p in processes] if spec.profile_dir else []
             publish_stats = publish(self.tansu.bootstrap, topic, messages, spec.rate)
@@ -188,6 +189,7 @@ class Bench:
                 self._check_alive(processes)
                 time.sleep(1.0)
             monitor.stop()
+            wal_bytes = _wal_bytes_since(wal_start)
             for profiler in profilers:
                 profiler.send_signal(signal.SIGINT)
             for profiler in profilers:
@@ -201,6 +203,9 @@ class Bench:
             delivered = sum(t.get("succeeded", 0) for t in result["tenants"].values())
             for role in resources["processes"].values():
                 role["cpu_us_per_delivery"] = round(1e6 * role["cpu_seconds"] / delivered) if delivered else None
+            # Cluster-wide WAL: on a shared machine other databases' writes count too (an upper bound).
+            resources["postgres_wal"] = {"bytes": wal_bytes,
+                                         "per_delivery": round(wal_bytes / delivered) if delivered else None}
             main = result["main"]
             print(f"   {done}/{expected} delivered: {main.get('throughput') or 0:,.0f}/s, p99 arrival "
                   f"{(main.get('latency_arrival_ms') or {}).get('p99', '-')} ms", flush=True)
@@ -367,6 +372,23 @@ def _owns_partitions(bridge: Process) -> bool:
     """The bridge's latest assignment (its log line) is not empty."""
     assignments = re.findall(r"Assigned partitions: \[([^\]]*)\]", bridge.output())
     return bool(assignments and assignments[-1].strip())
+
+
+def _wal_position() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()::text")
+        return cursor.fetchone()[0]
+
+
+def _wal_bytes_since(position: str) -> int:
+    """PostgreSQL's write-ahead log written since `position` (what replication and the disk must carry)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)::bigint", [position])
+        return cursor.fetchone()[0]
 
 
 def _duplicate_arrivals(receiver: Receiver, mark: int) -> int:

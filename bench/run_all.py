@@ -1,4 +1,5 @@
-"""`make bench`: every scenario of issue 8, and issue 16's payload formats, in one session (one broker, one
+"""`make bench`: every scenario of issue 8, issue 15's fairness, issue 16's payload formats and issue 20's defaults
+line, in one session (one broker, one
 receiver), then one table, the processes' CPU and memory, and the targets met or not.
 
 The throughput run has the issue's full 100,000 events; latency is measured over 20 s at 1,000 events/s, the
@@ -25,7 +26,7 @@ def main() -> None:
     started = time.monotonic()
     results: dict = {}
     with Bench() as bench:
-        # Every run has its own time limit so that the whole session stays within make bench's 10 minutes.
+        # Every run has its own time limit, so one stuck run cannot hold the session (about 11 minutes in all).
         # The raw-send ceiling just before and just after the throughput run, compared with their mean: identical
         # runs on this shared machine differ by up to 20 %, and by more minutes apart.
         results["raw_send"] = scenarios.raw_send(bench, n(40_000))
@@ -45,6 +46,10 @@ def main() -> None:
         results.update(scenarios.rate_limited(bench, n(20_000), n(500), 50, timeout=90))
         # Issue 16: the same throughput run with the subscription in each payloadFormat.
         results.update(scenarios.formats(bench, n(20_000), timeout=90))
+        # Issue 15: partner B's webhook latency alone and beside partner A flooding 10x with a slow SMS template.
+        results.update(scenarios.fairness(bench, 50, 10 * scale, timeout=60))
+        # Issue 20: the processes as `make run` starts them (the Procfile's lines) between two tuned runs.
+        results.update(scenarios.defaults(bench, n(20_000), timeout=90))
     elapsed = time.monotonic() - started
     save(results, "run_all")
     print_all(results)
