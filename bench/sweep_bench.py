@@ -60,9 +60,9 @@ EXPIRY_SPREAD_DAYS = 1095
 
 CARDHOLDERS_SQL = """
 INSERT INTO wallets_cardholder (partner_id, external_id, name, phone, email, push_token, locale, timezone,
-                                channel_preferences, created_at)
+                                channel_preferences, category_opt_outs, invalid_destinations, created_at)
 SELECT p.ids[1 + i %% cardinality(p.ids)], 'C' || i, 'Holder ' || i, '+9198' || lpad(i::text, 8, '0'),
-       'holder' || i || '@example.com', '', 'en', 'Asia/Kolkata', '{}'::jsonb, now()
+       'holder' || i || '@example.com', '', 'en', 'Asia/Kolkata', '{}'::jsonb, '{}'::jsonb, '{}'::jsonb, now()
   FROM generate_series(1, %(cards)s) AS i, (SELECT array_agg(id ORDER BY id) AS ids FROM subscriptions_partner) p
 """
 # One wallet per cardholder, on its partner's product.
