@@ -114,13 +114,14 @@ def test_a_refused_state_change_is_reported_and_retried_on_the_next_run(sweep_pa
     card = make_card(sweep_partner, product=product, expiry=day(-1))
     other = make_card(sweep_partner, product=product, expiry=day(-1))
 
-    def refuse(*, card):
-        if card.pk == other.pk:
+    def refuse(*, cards):
+        if any(card.pk == other.pk for card in cards):
             raise ValueError("refused")
-        return real(card=card)
+        return real(cards=cards)
 
-    real = on_the_day.card_expire
-    monkeypatch.setattr(on_the_day, "card_expire", refuse)
+    # The chunk's bulk change is refused, then each card is tried alone: only `other` fails.
+    real = on_the_day.cards_expire
+    monkeypatch.setattr(on_the_day, "cards_expire", refuse)
     report = sweep_run(run_date=RUN_DAY)
 
     assert report.failures == 1
