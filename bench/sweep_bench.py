@@ -1,11 +1,14 @@
 """Benchmark of the daily advance-notification sweep on a large card base (issue 5, "Scale").
 
     .venv/bin/python -m bench.sweep_bench [--cards 1000000] [--partners 10] [--date 2026-06-01] [--reuse]
+                                          [--database notif_bench_sweep]
 
-Creates (drops first) its own database `notif_bench_sweep`, generates the cards inside PostgreSQL with
-INSERT … SELECT generate_series (a few minutes for a million), then times three sweeps with notifications.sweep.run.
-`--reuse` keeps the database of an earlier run and only undoes what its sweeps wrote (notices, outbox, transitions,
-audit entries, card and wallet statuses), to measure again without regenerating. The three sweeps:
+Creates (drops first) its own database, `notif_bench_sweep` unless `--database` or the environment variable
+SWEEP_BENCH_DB names another (give each checkout that benchmarks on one server a name of its own), generates the
+cards inside PostgreSQL with INSERT … SELECT generate_series (a few minutes for a million), then times three sweeps
+with notifications.sweep.run. `--reuse` keeps the database of an earlier run and only undoes what its sweeps wrote
+(notices, outbox, transitions, audit entries, card and wallet statuses), to measure again without regenerating. The
+three sweeps:
 
 1. the first run on --date: today's notices plus the catch-up window (ADVANCE_CATCHUP_DAYS) and every card whose
    expiry or inactivation date has come;
@@ -28,14 +31,25 @@ import sys
 import time
 from datetime import date, timedelta
 
+
 # Before Django is imported: the bench database, no DEBUG query log, and an in-memory Celery broker so the sweep's
-# "publish the outbox" nudge after each commit costs nothing and leaves nothing behind in Redis.
-DB_NAME = "notif_bench_sweep"
+# "publish the outbox" nudge after each commit costs nothing and leaves nothing behind in Redis (a REDIS_URL
+# exported in the shell would otherwise queue those nudges on a real Redis).
+def _database_name(argv: list[str]) -> str:
+    for i, arg in enumerate(argv):
+        if arg == "--database" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--database="):
+            return arg.split("=", 1)[1]
+    return os.environ.get("SWEEP_BENCH_DB", "notif_bench_sweep")
+
+
+DB_NAME = _database_name(sys.argv[1:])
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 os.environ["DJANGO_DEBUG"] = "false"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ.setdefault("REDIS_URL", "memory://localhost/")
+os.environ["REDIS_URL"] = "memory://localhost/"
 
 import django  # noqa: E402
 import psycopg  # noqa: E402
@@ -46,9 +60,9 @@ EXPIRY_SPREAD_DAYS = 1095
 
 CARDHOLDERS_SQL = """
 INSERT INTO wallets_cardholder (partner_id, external_id, name, phone, email, push_token, locale, timezone,
-                                channel_preferences, created_at)
+                                channel_preferences, category_opt_outs, invalid_destinations, created_at)
 SELECT p.ids[1 + i %% cardinality(p.ids)], 'C' || i, 'Holder ' || i, '+9198' || lpad(i::text, 8, '0'),
-       'holder' || i || '@example.com', '', 'en', 'Asia/Kolkata', '{}'::jsonb, now()
+       'holder' || i || '@example.com', '', 'en', 'Asia/Kolkata', '{}'::jsonb, '{}'::jsonb, '{}'::jsonb, now()
   FROM generate_series(1, %(cards)s) AS i, (SELECT array_agg(id ORDER BY id) AS ids FROM subscriptions_partner) p
 """
 # One wallet per cardholder, on its partner's product.
@@ -172,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partners", type=int, default=10)
     parser.add_argument("--date", type=date.fromisoformat, default=date(2026, 6, 1))
     parser.add_argument("--reuse", action="store_true", help="Reuse the database of an earlier run (same --date).")
+    parser.add_argument("--database", default=DB_NAME,
+                        help="The bench database (default: $SWEEP_BENCH_DB or notif_bench_sweep); dropped first.")
     args = parser.parse_args(argv)
 
     started = time.monotonic()

@@ -27,7 +27,27 @@ def audit_record(
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Write one audit entry; call it inside the same transaction as the change."""
-    return AuditEntry.objects.create(
+    entry = audit_entry(
+        channel=channel, actor=actor, action=action, object_type=object_type, object_id=object_id, partner=partner,
+        before=before, after=after,
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_entry(
+    *,
+    channel: str,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    partner: Partner | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """The unsaved entry `audit_record` writes; `audit_record_many` writes many in one statement."""
+    return AuditEntry(
         channel=channel,
         actor=actor[:200],
         partner=partner,
@@ -37,6 +57,12 @@ def audit_record(
         before=_clean(before),
         after=_clean(after),
     )
+
+
+def audit_record_many(entries: list[AuditEntry]) -> None:
+    """Write entries built with `audit_entry` in one INSERT, inside the change's transaction (bulk changes)."""
+    if entries:
+        AuditEntry.objects.bulk_create(entries)
 
 
 def actor_of_request(request) -> tuple[str, str]:

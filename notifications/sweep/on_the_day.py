@@ -17,7 +17,7 @@ from notifications.sweep.advance import local_midnight
 from notifications.sweep.report import DORMANCY, EXPIRY, SkipReason, SweepProgress, SweepRow, SweepRun, notice_event_id
 from wallets.card_state_machine import EXPIRABLE_STATUSES
 from wallets.models import Card
-from wallets.services.cards import card_expire, card_inactivate_for_dormancy
+from wallets.services.cards import cards_expire, cards_inactivate_for_dormancy
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +51,9 @@ class OnTheDayStep(ABC):
         """The instant event's data."""
 
     @abstractmethod
-    def apply(self, card: Card) -> None:
-        """The state change, through the wallets service."""
+    def apply(self, cards: list[Card]) -> None:
+        """The state change of a chunk's cards, through the wallets services' bulk variant (one transaction, a
+        constant number of statements)."""
 
     def _queryset(self) -> QuerySet[Card]:
         cards = self.due_cards()
@@ -93,9 +94,9 @@ class OnTheDayStep(ABC):
                 return
 
     def _change_all(self, cards: list[Card], row: SweepRow) -> list[OutboxMessage]:
-        """Record the chunk's notices in one insert, then change each newly noticed card; returns the outbox
-        messages of the changed ones. A card whose change is refused loses its notice again, so it stays due for
-        the next run: notice and change are kept both or neither."""
+        """Record the chunk's notices in one insert, then change the newly noticed cards in one bulk call; returns
+        the outbox messages of the changed ones. A card whose change is refused loses its notice again, so it stays
+        due for the next run: notice and change are kept both or neither."""
         targets = {card.pk: (self.target_of(card), self.due_of(card)) for card in cards}
         event_ids = {
             card.pk: notice_event_id(
@@ -108,23 +109,15 @@ class OnTheDayStep(ABC):
             run_date=self.run.run_date,
             notices=[(card.pk, card.partner_id, 0, *targets[card.pk], event_ids[card.pk]) for card in cards],
         )
+        fresh = [card for card in cards if (card.pk, 0) in inserted]
+        if len(fresh) < len(cards):
+            row.skipped[SkipReason.ALREADY_SENT] += len(cards) - len(fresh)
+        refused = {card.pk for card in self._apply_chunk(fresh)}
         now = timezone.now()
-        messages, refused = [], []
-        for card in cards:
-            if (card.pk, 0) not in inserted:
-                row.skipped[SkipReason.ALREADY_SENT] += 1
-                continue
-            try:
-                # The wallets services are atomic (a savepoint inside this chunk's transaction), so a refusal
-                # leaves no partial change behind.
-                self.apply(card)
-            except DatabaseError:
-                raise  # the transaction is broken or the database gone: stop here, the next run resumes
-            except Exception:
-                # A refused change must not stop the sweep for every other card.
-                logger.exception("%s: state change of card %s failed", self.event_name, card.card_id)
+        messages = []
+        for card in fresh:
+            if card.pk in refused:
                 row.skipped[SkipReason.STATE_CHANGE_FAILED] += 1
-                refused.append(event_ids[card.pk])
                 continue
             target, due = targets[card.pk]
             late = due < self.run.run_date
@@ -150,8 +143,36 @@ class OnTheDayStep(ABC):
                 )
             )
         if refused:
-            AdvanceNotice.objects.filter(event_id__in=refused, event_name=self.event_name, days_before=0).delete()
+            AdvanceNotice.objects.filter(
+                event_id__in=[event_ids[pk] for pk in refused], event_name=self.event_name, days_before=0
+            ).delete()
         return messages
+
+    def _apply_chunk(self, cards: list[Card]) -> list[Card]:
+        """Change the chunk's cards in one bulk call; if it is refused, card by card, so that one refused change
+        does not stop the sweep for every other card. Returns the cards whose change was refused. The wallets
+        services are atomic (a savepoint inside this chunk's transaction), so a refusal leaves no partial change
+        behind."""
+        if not cards:
+            return []
+        try:
+            self.apply(cards)
+            return []
+        except DatabaseError:
+            raise  # the transaction is broken or the database gone: stop here, the next run resumes
+        except Exception:
+            logger.warning("%s: the chunk's state change failed; changing its cards one by one", self.event_name,
+                           exc_info=True)
+        refused = []
+        for card in cards:
+            try:
+                self.apply([card])
+            except DatabaseError:
+                raise
+            except Exception:
+                logger.exception("%s: state change of card %s failed", self.event_name, card.card_id)
+                refused.append(card)
+        return refused
 
 
 class ExpiryStep(OnTheDayStep):
@@ -172,8 +193,8 @@ class ExpiryStep(OnTheDayStep):
     def data_of(self, card: Card, target: date) -> dict:
         return {"expiryDate": target.isoformat()}
 
-    def apply(self, card: Card) -> None:
-        card_expire(card=card)
+    def apply(self, cards: list[Card]) -> None:
+        cards_expire(cards=cards)
 
 
 class DormancyStep(OnTheDayStep):
@@ -199,5 +220,5 @@ class DormancyStep(OnTheDayStep):
     def data_of(self, card: Card, target: date) -> dict:
         return {"inactivationDate": target.isoformat(), "lastActivityAt": card.last_activity_at.isoformat()}
 
-    def apply(self, card: Card) -> None:
-        card_inactivate_for_dormancy(card=card)
+    def apply(self, cards: list[Card]) -> None:
+        cards_inactivate_for_dormancy(cards=cards)

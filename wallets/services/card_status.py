@@ -5,15 +5,18 @@ partners the same way: KIT_STATUS_UPDATE and CARD_STATUS_CHANGED with the old an
 CARD_BLOCKED or CARD_CLOSED where the catalog has one), through the outbox, in the change's own transaction."""
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 from config.logging import log_context
-from config.partner_api.audit import audit_record
-from notifications.outbox import publish_event
+from config.partner_api.audit import audit_entry, audit_record_many
+from notifications.models import OutboxMessage
+from notifications.outbox import outbox_event, publish_events
 from subscriptions.models import AuditChannel
-from wallets.card_state_machine import CARD_MOVES, CardAction, card_move_allowed, partner_actions_allowed
+from wallets.card_state_machine import CARD_MOVES, CardAction, CardMove, card_move_allowed, partner_actions_allowed
 from wallets.models import Card, TransitionChannel, Wallet
 from wallets.services.event_data import _card_event_data
 from wallets.state_machine import Actor
@@ -56,6 +59,14 @@ class CardStatusChange:
     event_ids: list[str] = field(default_factory=list)
 
 
+@dataclass
+class CardStatusChanges:
+    """The outcome of a bulk change: the cards changed, and the locked cards whose status refused the action."""
+
+    changes: list[CardStatusChange] = field(default_factory=list)
+    refused: list[Card] = field(default_factory=list)
+
+
 def card_change_status(
     *,
     card: Card,
@@ -69,47 +80,113 @@ def card_change_status(
 
     Locks the wallet, then the card (every wallets service's order), so a caller already holding them may call it
     inside its own transaction. Raises CardTransitionNotAllowed. `extra_data` is added to the events' data (a
-    reissue's previous last four digits). `card` is updated in place."""
+    reissue's previous last four digits). `card` is updated in place. `cards_change_status` with one card."""
+    with log_context(tenant=card.partner.tenant_id):
+        result = cards_change_status(cards=[card], action=action, actor=actor, actor_name=actor_name,
+                                     comment=comment, extra_data=extra_data)
+    if result.refused:
+        raise CardTransitionNotAllowed(result.refused[0], CardAction(action))
+    return result.changes[0]
+
+
+def cards_change_status(
+    *,
+    cards: Sequence[Card],
+    action: CardAction | str,
+    actor: Actor,
+    actor_name: str,
+    comment: str = "",
+    extra_data: dict | None = None,
+) -> CardStatusChanges:
+    """Apply `action` to each of `cards` whose status allows it, in a constant number of statements: lock the
+    wallets, then the cards (`cards_lock`), then `locked_cards_change_status`. A refused card is left as it is and
+    listed in `refused`. Each card's `status` is updated in place."""
+    with transaction.atomic():
+        locked = cards_lock(cards=cards)
+        result = locked_cards_change_status(locked=locked, action=action, actor=actor, actor_name=actor_name,
+                                            comment=comment, extra_data=extra_data)
+    statuses = {card.pk: card.status for card in locked}
+    for card in cards:
+        card.status = statuses.get(card.pk, card.status)
+    return result
+
+
+def cards_lock(*, cards: Sequence[Card]) -> list[Card]:
+    """Lock the cards' wallets, then the cards, each in id order (the order every wallets service takes: wallet
+    before card, and by id between rows of one table, so two bulk changes cannot deadlock), waiting for locks held
+    by others. Returns the cards as read under the lock, by id, each with its locked wallet (partner and
+    cardholder loaded)."""
+    wallets = {
+        wallet.pk: wallet
+        for wallet in Wallet.objects.select_for_update(of=("self",))
+        .select_related("partner", "cardholder")
+        .filter(pk__in=sorted({card.wallet_id for card in cards}))
+        .order_by("pk")
+    }
+    locked = list(Card.objects.select_for_update().filter(pk__in=sorted({card.pk for card in cards})).order_by("pk"))
+    for card in locked:
+        card.wallet = wallets[card.wallet_id]
+    return locked
+
+
+def locked_cards_change_status(
+    *,
+    locked: Sequence[Card],
+    action: CardAction | str,
+    actor: Actor,
+    actor_name: str,
+    comment: str = "",
+    extra_data: dict | None = None,
+) -> CardStatusChanges:
+    """The change itself, for cards the caller has locked with `cards_lock` in its transaction: the card status
+    table decides per card, then one UPDATE of the statuses, one INSERT of the events (KIT_STATUS_UPDATE,
+    CARD_STATUS_CHANGED and the action's specific event, per card) and one of the audit entries."""
     action = CardAction(action)
     move = CARD_MOVES[action]
     channel = _CHANNEL[Actor(actor)]
-    with log_context(tenant=card.partner.tenant_id), transaction.atomic():
-        wallet = Wallet.objects.select_for_update(of=("self",)).select_related("partner", "cardholder").get(
-            pk=card.wallet_id
-        )
-        locked = Card.objects.select_for_update().get(pk=card.pk)
-        locked.wallet = wallet
-        if not card_move_allowed(locked.status, action):
-            card.status = locked.status
-            raise CardTransitionNotAllowed(locked, action)
-        previous = str(locked.status)
-        change = CardStatusChange(card=locked, previous_status=previous, new_status=str(move.target))
-        if previous != move.target:
-            locked.status = move.target
-            locked.save(update_fields=["status", "updated_at"])
+    result = CardStatusChanges()
+    for card in locked:
+        if card_move_allowed(card.status, action):
+            result.changes.append(CardStatusChange(card=card, previous_status=str(card.status),
+                                                   new_status=str(move.target)))
+        else:
+            result.refused.append(card)
+    moved = [change.card for change in result.changes if change.previous_status != move.target]
+    if moved:
+        now = timezone.now()
+        Card.objects.filter(pk__in=[card.pk for card in moved]).update(status=move.target, updated_at=now)
+        for card in moved:
+            card.status, card.updated_at = move.target, now
+    messages, entries = [], []
+    for change in result.changes:
+        card, previous = change.card, change.previous_status
         if previous != move.target or move.emits_unchanged:
-            change.event_ids = _emit(locked, move, previous=previous, channel=channel, comment=comment,
-                                     extra_data=extra_data or {})
+            rows = _events(card, move, previous=previous, channel=channel, comment=comment,
+                           extra_data=extra_data or {})
+            change.event_ids = [row.event_id for row in rows]
+            messages.extend(rows)
         if move.audit_action:
-            audit_record(
+            entries.append(audit_entry(
                 channel=_AUDIT_CHANNEL[channel],
                 actor=actor_name,
                 action=move.audit_action,
                 object_type="card",
-                object_id=locked.card_id,
-                partner=wallet.partner,
+                object_id=card.card_id,
+                partner=card.wallet.partner,
                 before={"status": previous},
-                after={"status": locked.status, "action": str(action), "comment": comment,
-                       **({"expiryDate": locked.expiry_date.isoformat()} if action is CardAction.EXPIRE else {}),
-                       **({"lastActivityAt": locked.last_activity_at.isoformat()}
+                after={"status": card.status, "action": str(action), "comment": comment,
+                       **({"expiryDate": card.expiry_date.isoformat()} if action is CardAction.EXPIRE else {}),
+                       **({"lastActivityAt": card.last_activity_at.isoformat()}
                           if action is CardAction.INACTIVATE_DORMANT else {})},
-            )
-        logger.info("Card %s %s: %s -> %s (%s)", locked.kit_no, action, previous, locked.status, channel)
-    card.status = locked.status
-    return change
+            ))
+        logger.info("Card %s %s: %s -> %s (%s)", card.kit_no, action, previous, card.status, channel)
+    publish_events(messages=messages)
+    audit_record_many(entries)
+    return result
 
 
-def _emit(card: Card, move, *, previous: str, channel: str, comment: str, extra_data: dict) -> list[str]:
+def _events(card: Card, move: CardMove, *, previous: str, channel: str, comment: str,
+            extra_data: dict) -> list[OutboxMessage]:
     data = {
         **_card_event_data(card),
         "previousStatus": previous,
@@ -121,5 +198,5 @@ def _emit(card: Card, move, *, previous: str, channel: str, comment: str, extra_
     }
     names = [*STATUS_EVENTS, *([move.specific_event] if move.specific_event else [])]
     entity_id = str(card.card_id)
-    return [publish_event(partner=card.wallet.partner, event_name=name, data=data, entity_id=entity_id).event_id
+    return [outbox_event(partner=card.wallet.partner, event_name=name, data=data, entity_id=entity_id)
             for name in names]

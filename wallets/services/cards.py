@@ -3,10 +3,10 @@ Each card status change goes through `card_status.card_change_status`, which emi
 CARD_STATUS_CHANGED; the sweep emits its own KIT_EXPIRY_NOTIFICATION / KIT_INACTIVATION_NOTIFICATION beside them."""
 
 import calendar
-import contextlib
 import datetime
 import logging
 import secrets
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
@@ -16,11 +16,17 @@ from config.logging import log_context
 from config.partner_api.audit import audit_record
 from notifications.outbox import publish_event
 from subscriptions.models import AuditChannel
-from wallets.card_state_machine import CardAction, card_move_allowed
+from wallets.card_state_machine import CardAction
 from wallets.models import Card, CardReissue, StatusReason, Wallet
-from wallets.services.card_status import CardTransitionNotAllowed, card_change_status
+from wallets.services.card_status import (
+    CardStatusChange,
+    card_change_status,
+    cards_change_status,
+    cards_lock,
+    locked_cards_change_status,
+)
 from wallets.services.event_data import _card_event_data
-from wallets.services.wallet_status import wallet_change_status
+from wallets.services.wallet_status import wallets_change_status
 from wallets.state_machine import TERMINAL, Actor, WalletStatus
 
 logger = logging.getLogger(__name__)
@@ -43,39 +49,60 @@ class CardNotReissuable(Exception):
 def card_expire(*, card: Card) -> None:
     """Mark the card EXPIRED (KIT_STATUS_UPDATE, CARD_STATUS_CHANGED); when the wallet has no other ACTIVE card, move
     the wallet to EXPIRED as the system (reason CARD_EXPIRED). Idempotent: a card the table does not expire
-    (already EXPIRED, CLOSED, BLOCKED, REPLACED) is left as it is."""
-    with log_context(tenant=card.partner.tenant_id), transaction.atomic():
-        # Lock the wallet before the card (the order every service uses): two cards of one wallet expiring at once
-        # then serialize, and the second sees the first one's card already EXPIRED.
-        wallet = Wallet.objects.select_for_update(of=("self",)).select_related("partner", "cardholder").get(
-            pk=card.wallet_id
-        )
-        locked = Card.objects.select_for_update().get(pk=card.pk)
-        if not card_move_allowed(locked.status, CardAction.EXPIRE):
-            card.status = locked.status
-            return
-        card_change_status(card=locked, action=CardAction.EXPIRE, actor=Actor.SYSTEM, actor_name=SYSTEM_ACTOR_NAME)
-        other_active = Card.objects.filter(wallet=wallet, status=Card.Status.ACTIVE).exclude(pk=locked.pk).exists()
-        if not other_active and wallet.status not in TERMINAL:
-            wallet_change_status(
-                wallet=wallet,
-                to_status=WalletStatus.EXPIRED,
-                actor=Actor.SYSTEM,
-                actor_name=SYSTEM_ACTOR_NAME,
-                reason=StatusReason.CARD_EXPIRED,
-                comment=f"Card {locked.kit_no} expired on {locked.expiry_date.isoformat()}.",
-            )
-        logger.info("Card %s expired (wallet now %s)", locked.kit_no, wallet.status)
-    card.status = Card.Status.EXPIRED
+    (already EXPIRED, CLOSED, BLOCKED, REPLACED) is left as it is. `cards_expire` with one card."""
+    with log_context(tenant=card.partner.tenant_id):
+        cards_expire(cards=[card])
+
+
+def cards_expire(*, cards: Sequence[Card]) -> list[CardStatusChange]:
+    """`card_expire` for many cards in one transaction and a constant number of statements; returns the changes.
+
+    Locks the wallets, then the cards, in id order (`cards_lock`); the card status table decides per card on the
+    status read under the lock (the others are left as they are). A wallet moves to EXPIRED (through
+    `wallets_change_status`: transition, WALLET_STATUS_CHANGED, audit) when none of its cards is ACTIVE afterwards
+    and it is not CLOSED or EXPIRED already. Its transition names the card after whose expiry, taking the cards in
+    id order one at a time, no ACTIVE card was left: the same record as expiring them one by one."""
+    with transaction.atomic():
+        locked = cards_lock(cards=cards)
+        changes = locked_cards_change_status(locked=locked, action=CardAction.EXPIRE, actor=Actor.SYSTEM,
+                                             actor_name=SYSTEM_ACTOR_NAME).changes
+        # Per wallet, the card whose expiry left no ACTIVE card: the last one that was ACTIVE, else the first.
+        last_card: dict[int, Card] = {}
+        for change in changes:
+            if change.card.wallet_id not in last_card or change.previous_status == Card.Status.ACTIVE:
+                last_card[change.card.wallet_id] = change.card
+        still_active = set(
+            Card.objects.filter(wallet_id__in=sorted(last_card), status=Card.Status.ACTIVE)
+            .values_list("wallet_id", flat=True)
+        ) if last_card else set()
+        wallet_changes = [
+            (card.wallet, f"Card {card.kit_no} expired on {card.expiry_date.isoformat()}.")
+            for wallet_id, card in sorted(last_card.items())
+            if wallet_id not in still_active and card.wallet.status not in TERMINAL
+        ]
+        if wallet_changes:
+            wallets_change_status(changes=wallet_changes, to_status=WalletStatus.EXPIRED, actor=Actor.SYSTEM,
+                                  actor_name=SYSTEM_ACTOR_NAME, reason=StatusReason.CARD_EXPIRED)
+    statuses = {card.pk: card.status for card in locked}
+    for card in cards:
+        card.status = statuses.get(card.pk, card.status)
+    for change in changes:
+        logger.info("Card %s expired (wallet now %s)", change.card.kit_no, change.card.wallet.status)
+    return changes
 
 
 def card_inactivate_for_dormancy(*, card: Card) -> None:
     """Mark an ACTIVE card INACTIVE for dormancy (KIT_STATUS_UPDATE, CARD_STATUS_CHANGED). Idempotent: a card in any
-    other status is left as it is."""
-    # Decided on the status read under the lock; `card.status` shows the outcome either way.
-    with contextlib.suppress(CardTransitionNotAllowed):
-        card_change_status(card=card, action=CardAction.INACTIVATE_DORMANT, actor=Actor.SYSTEM,
-                           actor_name=SYSTEM_ACTOR_NAME)
+    other status is left as it is. `cards_inactivate_for_dormancy` with one card."""
+    with log_context(tenant=card.partner.tenant_id):
+        cards_inactivate_for_dormancy(cards=[card])
+
+
+def cards_inactivate_for_dormancy(*, cards: Sequence[Card]) -> list[CardStatusChange]:
+    """`card_inactivate_for_dormancy` for many cards in one transaction and a constant number of statements (the
+    status read under the lock decides; other cards are left as they are); returns the changes."""
+    return cards_change_status(cards=cards, action=CardAction.INACTIVATE_DORMANT, actor=Actor.SYSTEM,
+                               actor_name=SYSTEM_ACTOR_NAME).changes
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -5,14 +5,16 @@ audits in the same transaction as the change."""
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from config.logging import log_context
-from config.partner_api.audit import audit_record
-from notifications.outbox import publish_event
+from config.partner_api.audit import audit_entry, audit_record_many
+from notifications.outbox import outbox_event, publish_events
 from subscriptions.models import AuditChannel
 from wallets.card_state_machine import CardAction
 from wallets.models import (
@@ -25,7 +27,7 @@ from wallets.models import (
     Wallet,
     WalletStatusTransition,
 )
-from wallets.services.card_status import card_change_status
+from wallets.services.card_status import cards_change_status
 from wallets.services.event_data import _wallet_event_data
 from wallets.state_machine import (
     Actor,
@@ -171,47 +173,9 @@ def wallet_change_status(
         if comment_required(current, to_status) and not comment.strip():
             raise ValidationError({"comment": [f"A written comment is required to release a {current} wallet."]})
 
-        locked.status = to_status
-        locked.save(update_fields=["status", "updated_at"])
-        data = {
-            **_wallet_event_data(locked),
-            "previousStatus": current.value,
-            "newStatus": to_status.value,
-            "reason": reason,
-            "comment": comment,
-            "channel": channel,
-        }
-        entity_id = str(locked.wallet_id)
-        outbox = publish_event(
-            partner=locked.partner, event_name="WALLET_STATUS_CHANGED", data=data, entity_id=entity_id
-        )
-        transition = WalletStatusTransition.objects.create(
-            wallet=locked,
-            from_status=current,
-            to_status=to_status,
-            reason=reason,
-            comment=comment,
-            actor=actor_name[:200],
+        (transition,) = _record_moves(
+            moves=[(locked, current, comment)], to_status=to_status, actor=actor, actor_name=actor_name, reason=reason,
             channel=channel,
-            event_id=outbox.event_id,
-        )
-        specific = SPECIFIC_STATUS_EVENTS.get(to_status)
-        if specific:
-            publish_event(partner=locked.partner, event_name=specific, data=data, entity_id=entity_id)
-        if to_status is WalletStatus.CLOSED:
-            # A closed wallet's cards close with it, each reported like any card status change.
-            for card in Card.objects.filter(wallet=locked).exclude(status=Card.Status.CLOSED).order_by("pk"):
-                card_change_status(card=card, action=CardAction.CLOSE_WITH_WALLET, actor=actor,
-                                   actor_name=actor_name, comment=comment)
-        audit_record(
-            channel=_AUDIT_CHANNEL[actor],
-            actor=actor_name,
-            action="wallet.status_changed",
-            object_type="wallet",
-            object_id=locked.wallet_id,
-            partner=locked.partner,
-            before={"status": current.value},
-            after={"status": to_status.value, "reason": reason, "comment": comment, "channel": channel},
         )
         if idempotency_key:
             try:
@@ -222,9 +186,124 @@ def wallet_change_status(
                     )
             except IntegrityError:
                 raise IdempotencyKeyReused("This Idempotency-Key is being used by another request.") from None
-        logger.info(
-            "Wallet status changed %s -> %s by %s (%s, reason %s)", current, to_status, actor, channel, reason
-        )
 
     wallet.status = locked.status
     return transition
+
+
+def wallets_change_status(
+    *,
+    changes: Sequence[tuple[Wallet, str]],
+    to_status: str,
+    actor: Actor,
+    actor_name: str,
+    reason: str,
+    channel: str | None = None,
+) -> list[WalletStatusTransition]:
+    """Bulk `wallet_change_status` (without idempotency keys) of (wallet, comment) pairs to one status, in a
+    constant number of statements: the same validation, the wallets locked in id order, the state machine asked
+    per wallet on the status read under the lock, and the same transitions, events and audit entries.
+
+    All or nothing: raises TransitionNotAllowed or ValidationError for the first wallet refused, and nothing is
+    changed. Each wallet's `status` is refreshed on return."""
+    actor = Actor(actor)
+    for _, comment in changes:
+        _validate_status_change(to_status=to_status, reason=reason, comment=comment or "", actor=actor)
+    to_status = WalletStatus(to_status)
+    channel = channel or _TRANSITION_CHANNEL[actor]
+    if channel not in TransitionChannel.values:
+        raise ValueError(f"Unknown transition channel {channel!r}")
+    comments = {wallet.pk: comment or "" for wallet, comment in changes}
+    with transaction.atomic():
+        locked = list(
+            Wallet.objects.select_for_update(of=("self",))
+            .select_related("partner", "cardholder")
+            .filter(pk__in=sorted(comments))
+            .order_by("pk")
+        )
+        moves = []
+        for wallet in locked:
+            current, comment = WalletStatus(wallet.status), comments[wallet.pk]
+            if not can_transition(current, to_status, actor):
+                support_only = actor is Actor.PARTNER and is_support_only(current, to_status)
+                raise TransitionNotAllowed(current, to_status, allowed_targets(current, actor), support_only)
+            if comment_required(current, to_status) and not comment.strip():
+                raise ValidationError({"comment": [f"A written comment is required to release a {current} wallet."]})
+            moves.append((wallet, current, comment))
+        transitions = _record_moves(moves=moves, to_status=to_status, actor=actor, actor_name=actor_name,
+                                    reason=reason, channel=channel)
+    statuses = {wallet.pk: wallet.status for wallet in locked}
+    for wallet, _ in changes:
+        wallet.status = statuses[wallet.pk]
+    return transitions
+
+
+def _record_moves(
+    *,
+    moves: Sequence[tuple[Wallet, WalletStatus, str]],
+    to_status: WalletStatus,
+    actor: Actor,
+    actor_name: str,
+    reason: str,
+    channel: str,
+) -> list[WalletStatusTransition]:
+    """Write allowed moves of locked wallets, (wallet, current status, comment) each: one UPDATE of the statuses,
+    one INSERT each of the events (WALLET_STATUS_CHANGED and the status's specific one), the transitions and the
+    audit entries; a CLOSED wallet's cards close with it (card_status) before the audit entries are written."""
+    now = timezone.now()
+    Wallet.objects.filter(pk__in=[wallet.pk for wallet, _, _ in moves]).update(status=to_status, updated_at=now)
+    messages, transitions, entries = [], [], []
+    specific = SPECIFIC_STATUS_EVENTS.get(to_status)
+    for wallet, current, comment in moves:
+        wallet.status, wallet.updated_at = to_status, now
+        data = {
+            **_wallet_event_data(wallet),
+            "previousStatus": current.value,
+            "newStatus": to_status.value,
+            "reason": reason,
+            "comment": comment,
+            "channel": channel,
+        }
+        entity_id = str(wallet.wallet_id)
+        changed = outbox_event(partner=wallet.partner, event_name="WALLET_STATUS_CHANGED", data=data,
+                               entity_id=entity_id)
+        messages.append(changed)
+        transitions.append(WalletStatusTransition(
+            wallet=wallet,
+            from_status=current,
+            to_status=to_status,
+            reason=reason,
+            comment=comment,
+            actor=actor_name[:200],
+            channel=channel,
+            event_id=changed.event_id,
+        ))
+        if specific:
+            messages.append(outbox_event(partner=wallet.partner, event_name=specific, data=data, entity_id=entity_id))
+        entries.append(audit_entry(
+            channel=_AUDIT_CHANNEL[actor],
+            actor=actor_name,
+            action="wallet.status_changed",
+            object_type="wallet",
+            object_id=wallet.wallet_id,
+            partner=wallet.partner,
+            before={"status": current.value},
+            after={"status": to_status.value, "reason": reason, "comment": comment, "channel": channel},
+        ))
+        logger.info("Wallet %s status changed %s -> %s by %s (%s, reason %s)", wallet.wallet_id, current, to_status,
+                    actor, channel, reason)
+    publish_events(messages=messages)
+    WalletStatusTransition.objects.bulk_create(transitions)
+    if to_status is WalletStatus.CLOSED:
+        # A closed wallet's cards close with it, each reported like any card status change; one bulk change per
+        # distinct comment (the cards' events carry the wallet's comment).
+        by_comment: dict[str, list[int]] = {}
+        for wallet, _, comment in moves:
+            by_comment.setdefault(comment, []).append(wallet.pk)
+        for comment, wallet_ids in by_comment.items():
+            cards = list(Card.objects.filter(wallet_id__in=wallet_ids).exclude(status=Card.Status.CLOSED)
+                         .order_by("pk"))
+            cards_change_status(cards=cards, action=CardAction.CLOSE_WITH_WALLET, actor=actor,
+                                actor_name=actor_name, comment=comment)
+    audit_record_many(entries)
+    return transitions

@@ -111,10 +111,10 @@ def test_a_bad_date_exits_with_code_2_from_the_shell():
 def test_failed_state_changes_give_exit_code_1_after_the_report(sweep_partner, product, monkeypatch):
     make_card(sweep_partner, product=product, expiry=day(-1))
 
-    def refuse(*, card):
+    def refuse(*, cards):
         raise ValueError("refused")
 
-    monkeypatch.setattr(on_the_day, "card_expire", refuse)
+    monkeypatch.setattr(on_the_day, "cards_expire", refuse)
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(SystemExit) as excinfo:
         call_command("run_advance_sweep", "--date", RUN_DAY.isoformat(), "--json", stdout=out, stderr=err)

@@ -4,6 +4,8 @@ inactivated, each with its KIT_* event, once."""
 from datetime import UTC, datetime, time
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from notifications.models import OutboxMessage
 from notifications.sweep import on_the_day
@@ -114,13 +116,14 @@ def test_a_refused_state_change_is_reported_and_retried_on_the_next_run(sweep_pa
     card = make_card(sweep_partner, product=product, expiry=day(-1))
     other = make_card(sweep_partner, product=product, expiry=day(-1))
 
-    def refuse(*, card):
-        if card.pk == other.pk:
+    def refuse(*, cards):
+        if any(card.pk == other.pk for card in cards):
             raise ValueError("refused")
-        return real(card=card)
+        return real(cards=cards)
 
-    real = on_the_day.card_expire
-    monkeypatch.setattr(on_the_day, "card_expire", refuse)
+    # The chunk's bulk change is refused, then each card is tried alone: only `other` fails.
+    real = on_the_day.cards_expire
+    monkeypatch.setattr(on_the_day, "cards_expire", refuse)
     report = sweep_run(run_date=RUN_DAY)
 
     assert report.failures == 1
@@ -143,3 +146,23 @@ def test_a_product_with_zero_dormancy_days_never_inactivates(sweep_partner):
     card.refresh_from_db()
     assert card.status == Card.Status.ACTIVE
     assert report.row(DORMANCY, 0).due == 0
+
+
+def test_on_the_day_changes_take_the_same_number_of_queries_for_3_or_30_due_cards(sweep_partner, product):
+    """Each chunk changes its cards through the wallets services' bulk variants: the queries do not grow with the
+    cards (each expiry here also expires its wallet)."""
+
+    def queries_for(run_offset: int, cards: int) -> tuple[int, int]:
+        for _ in range(cards):
+            make_card(sweep_partner, product=product, expiry=day(run_offset - 1))
+            make_card(sweep_partner, product=product, last_active=day(run_offset - DORMANCY_DAYS))
+        with CaptureQueriesContext(connection) as captured:
+            report = sweep_run(run_date=day(run_offset))
+        return len(captured.captured_queries), report.total_sent
+
+    few_queries, few_sent = queries_for(0, 3)
+    many_queries, many_sent = queries_for(100, 30)
+
+    assert (few_sent, many_sent) == (6, 60)
+    assert WalletStatusTransition.objects.filter(to_status="EXPIRED").count() == 33
+    assert many_queries == few_queries
