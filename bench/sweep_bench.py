@@ -220,7 +220,27 @@ def main(argv: list[str] | None = None) -> int:
     print(format_report(first["report"]))
     print("\nPer event and period, steady-state day:")
     print(format_report(daily["report"]))
+    print(f"\ntargets (issue 20, {args.cards:,} cards):")
+    for target, measured, met in sweep_targets(first, daily, repeat):
+        print(f"  [{'met' if met else 'NOT MET'}] {target}: {measured}")
     return 0
+
+
+TARGET_STEADY_SECONDS = 30.0
+TARGET_FIRST_SECONDS = 60.0
+TARGET_SWEEP_RSS_MB = 300.0
+
+
+def sweep_targets(first: dict, daily: dict, repeat: dict) -> list[tuple[str, str, bool]]:
+    """Issue 20's lines for the sweep: (target, measured, met)."""
+    peak = max(first["peak_rss_mb"], daily["peak_rss_mb"], repeat["peak_rss_mb"])
+    return [
+        (f"steady day < {TARGET_STEADY_SECONDS:.0f} s", f"{daily['seconds']:.1f} s",
+         daily["seconds"] < TARGET_STEADY_SECONDS),
+        (f"first run < {TARGET_FIRST_SECONDS:.0f} s", f"{first['seconds']:.1f} s",
+         first["seconds"] < TARGET_FIRST_SECONDS),
+        (f"peak RSS < {TARGET_SWEEP_RSS_MB:.0f} MB", f"{peak:.0f} MB", peak < TARGET_SWEEP_RSS_MB),
+    ]
 
 
 if __name__ == "__main__":

@@ -106,3 +106,13 @@ def test_issue_20_lines_judge_throughput_latency_customer_facing_and_defaults():
                              "defaults")}
     assert list(verdict.values()) == [True, False, False, True, True]  # p99 60 ms misses 50 ms; 920 vs 1020 is 90 %
     assert lines[next(k for k in lines if "defaults" in k)][0].startswith("90%")
+
+
+def test_sweep_lines_judge_steady_day_first_run_and_memory():
+    """Issue 20's sweep targets: the steady day, the first run and the process's peak RSS."""
+    from bench.sweep_bench import sweep_targets
+
+    lines = sweep_targets({"seconds": 58.0, "peak_rss_mb": 150}, {"seconds": 31.0, "peak_rss_mb": 160},
+                          {"seconds": 4.0, "peak_rss_mb": 310})
+    assert [met for _, _, met in lines] == [False, True, False]
+    assert lines[2][1] == "310 MB"
