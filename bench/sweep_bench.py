@@ -54,6 +54,8 @@ os.environ["REDIS_URL"] = "memory://localhost/"
 import django  # noqa: E402
 import psycopg  # noqa: E402
 
+from bench.report import sweep_targets  # noqa: E402
+
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DORMANCY_DAYS = 365
 EXPIRY_SPREAD_DAYS = 1095
@@ -224,23 +226,6 @@ def main(argv: list[str] | None = None) -> int:
     for target, measured, met in sweep_targets(first, daily, repeat):
         print(f"  [{'met' if met else 'NOT MET'}] {target}: {measured}")
     return 0
-
-
-TARGET_STEADY_SECONDS = 30.0
-TARGET_FIRST_SECONDS = 60.0
-TARGET_SWEEP_RSS_MB = 300.0
-
-
-def sweep_targets(first: dict, daily: dict, repeat: dict) -> list[tuple[str, str, bool]]:
-    """Issue 20's lines for the sweep: (target, measured, met)."""
-    peak = max(first["peak_rss_mb"], daily["peak_rss_mb"], repeat["peak_rss_mb"])
-    return [
-        (f"steady day < {TARGET_STEADY_SECONDS:.0f} s", f"{daily['seconds']:.1f} s",
-         daily["seconds"] < TARGET_STEADY_SECONDS),
-        (f"first run < {TARGET_FIRST_SECONDS:.0f} s", f"{first['seconds']:.1f} s",
-         first["seconds"] < TARGET_FIRST_SECONDS),
-        (f"peak RSS < {TARGET_SWEEP_RSS_MB:.0f} MB", f"{peak:.0f} MB", peak < TARGET_SWEEP_RSS_MB),
-    ]
 
 
 if __name__ == "__main__":

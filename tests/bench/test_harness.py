@@ -5,7 +5,7 @@ import pytest
 
 from bench import common
 from bench.pipeline import Bench, Run
-from bench.report import check, format_costs, isolation, print_all
+from bench.report import check, format_costs, isolation, print_all, sweep_targets
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -110,8 +110,6 @@ def test_issue_20_lines_judge_throughput_latency_customer_facing_and_defaults():
 
 def test_sweep_lines_judge_steady_day_first_run_and_memory():
     """Issue 20's sweep targets: the steady day, the first run and the process's peak RSS."""
-    from bench.sweep_bench import sweep_targets
-
     lines = sweep_targets({"seconds": 58.0, "peak_rss_mb": 150}, {"seconds": 31.0, "peak_rss_mb": 160},
                           {"seconds": 4.0, "peak_rss_mb": 310})
     assert [met for _, _, met in lines] == [False, True, False]
