@@ -8,6 +8,7 @@ in as many processes as the pipeline run has workers. No Kafka, no database, no 
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import threading
@@ -64,6 +65,7 @@ def child(count: int, url: str, threads: int, batch: int) -> None:
             with lock:
                 ok += sent
 
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     pool = [threading.Thread(target=worker) for _ in range(threads)]
     for t in pool:
@@ -71,7 +73,11 @@ def child(count: int, url: str, threads: int, batch: int) -> None:
     for t in pool:
         t.join()
     elapsed = time.perf_counter() - started
-    print(json.dumps({"sent": count, "succeeded": ok, "seconds": elapsed}), flush=True)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    # This process's CPU over the measured window only (not Django's start-up or the bodies): per request, the
+    # figure that the host's speed distorts least (docs/profiles/README.md, issue 20).
+    cpu = after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime
+    print(json.dumps({"sent": count, "succeeded": ok, "seconds": elapsed, "cpu_seconds": cpu}), flush=True)
 
 
 def run(bench, events: int, processes: int = 1, threads: int = 8, batch: int = 0) -> dict:
@@ -95,9 +101,10 @@ def run(bench, events: int, processes: int = 1, threads: int = 8, batch: int = 0
     slowest = max(r["seconds"] for r in results)
     succeeded = sum(r["succeeded"] for r in results)
     rate = succeeded / slowest
-    print(f"   {succeeded} sent in {slowest:.2f}s: {rate:.0f}/s", flush=True)
+    cpu_us = sum(r["cpu_seconds"] for r in results) / max(sum(r["sent"] for r in results), 1) * 1e6
+    print(f"   {succeeded} sent in {slowest:.2f}s: {rate:.0f}/s, {cpu_us:.0f} us of sender CPU per request", flush=True)
     return {"name": "raw-send", "events": events, "succeeded": succeeded, "seconds": round(slowest, 2),
-            "throughput": round(rate, 1), "resources": monitor.report(),
+            "throughput": round(rate, 1), "cpu_us_per_request": round(cpu_us, 1), "resources": monitor.report(),
             "config": {"processes": processes, "threads": threads}}
 
 

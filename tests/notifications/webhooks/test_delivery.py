@@ -58,6 +58,15 @@ def test_success_is_recorded_and_signature_verifies(subscription, webhook_receiv
     assert attempt.succeeded and attempt.status_code == 204 and attempt.duration_ms >= 0
 
 
+def test_requests_carry_our_user_agent_not_aiohttps(subscription, webhook_receiver):
+    # The session's default User-Agent replaces aiohttp's without skip_auto_headers (issue 20: that option cost a
+    # header copy per request).
+    assert deliver_as_task([new_delivery().pk]).succeeded == 1
+    (request,) = webhook_receiver.requests
+    assert request.headers["user-agent"] == "prepaid-notifications/1.0 (+webhooks)"
+    assert request.headers["content-type"] == "application/json"
+
+
 def test_failure_then_success_is_retried_with_every_attempt_recorded(subscription, webhook_receiver):
     answers = iter([500, 200])
     webhook_receiver.respond = lambda r: next(answers)
