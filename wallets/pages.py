@@ -7,6 +7,7 @@ page that says so; input the page cannot take is answered 400 with the page and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -46,8 +47,19 @@ def _link_failure(request: HttpRequest, exc: LinkError) -> HttpResponse:
     return _error_page(request, texts, "link_invalid", 400)
 
 
-def _cardholder(cardholder_id: int, partner_id: int) -> Cardholder | None:
-    return Cardholder.objects.select_related("partner").filter(pk=cardholder_id, partner_id=partner_id).first()
+def _linked_cardholder(
+    request: HttpRequest, token: str, read: Callable[[str], Any]
+) -> tuple[Any, Cardholder] | HttpResponse:
+    """The link's claim (`read` checks signature and expiry) and its cardholder, or the error page to answer."""
+    try:
+        claim = read(token)
+    except LinkError as exc:
+        return _link_failure(request, exc)
+    cardholder = (Cardholder.objects.select_related("partner")
+                  .filter(pk=claim.cardholder_id, partner_id=claim.partner_id).first())
+    if cardholder is None:
+        return _error_page(request, page_texts(), "not_found", 404)
+    return claim, cardholder
 
 
 def _channels(cardholder: Cardholder) -> list[str]:
@@ -111,13 +123,10 @@ def _changes_from_post(cardholder: Cardholder, post) -> tuple[dict[str, Any], li
 
 @require_http_methods(["GET", "POST"])
 def preference_centre(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        claim = preference_token_read(token)
-    except LinkError as exc:
-        return _link_failure(request, exc)
-    cardholder = _cardholder(claim.cardholder_id, claim.partner_id)
-    if cardholder is None:
-        return _error_page(request, page_texts(), "not_found", 404)
+    linked = _linked_cardholder(request, token, preference_token_read)
+    if isinstance(linked, HttpResponse):
+        return linked
+    _claim, cardholder = linked
     texts = page_texts(locale=cardholder.locale)
     saved, errors, status = False, [], 200
     if request.method == "POST":
@@ -142,13 +151,10 @@ def preference_centre(request: HttpRequest, token: str) -> HttpResponse:
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks (mail scanners open links, so a GET never unsubscribes); POST unsubscribes from the link's category
     on the link's channel, and nothing else."""
-    try:
-        claim = unsubscribe_token_read(token)
-    except LinkError as exc:
-        return _link_failure(request, exc)
-    cardholder = _cardholder(claim.cardholder_id, claim.partner_id)
-    if cardholder is None:
-        return _error_page(request, page_texts(), "not_found", 404)
+    linked = _linked_cardholder(request, token, unsubscribe_token_read)
+    if isinstance(linked, HttpResponse):
+        return linked
+    claim, cardholder = linked
     texts = page_texts(locale=cardholder.locale)
     if claim.category not in OPT_OUT_CATEGORIES or claim.channel not in preference_rules.CHANNELS:
         return _error_page(request, texts, "link_invalid", 400)

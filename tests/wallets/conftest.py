@@ -1,4 +1,5 @@
-"""Fixtures of the wallets tests: a wallet with a card, another tenant, tokens of each level, the Support group."""
+"""Fixtures of the wallets tests: a wallet with a card, another tenant, tokens of each level, the Support group, the
+cardholder's card on a product (customer messages, preferences, inbox)."""
 
 import importlib
 
@@ -6,7 +7,7 @@ import pytest
 from django.apps import apps as global_apps
 from django.contrib.auth.models import Group
 
-from tests.factories import CardFactory, PartnerFactory, WalletFactory
+from tests.factories import CardFactory, PartnerFactory, ProductFactory, WalletFactory
 
 _support_migration = importlib.import_module("wallets.migrations.0003_support_group")
 
@@ -46,3 +47,10 @@ def support_group(db) -> Group:
         _support_migration.create_support_group(global_apps, None)
     return Group.objects.get(name=_support_migration.SUPPORT_GROUP)
 
+
+@pytest.fixture
+def holder_card(partner, holder):
+    """`holder`'s card K77 on the partner's "travel" product."""
+    product = ProductFactory(partner=partner, code="travel")
+    return CardFactory(partner=partner, kit_no="K77", last4="4242",
+                       wallet=WalletFactory(partner=partner, cardholder=holder, product=product))

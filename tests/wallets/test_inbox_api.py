@@ -6,19 +6,12 @@ import pytest
 from notifications.messaging.routing import plan_customer_messages
 from notifications.messaging.sending import message_send_batch
 from notifications.models import CustomerMessage, InboxMessage
-from tests.factories import CardFactory, CardholderFactory, PartnerFactory, ProductFactory, WalletFactory
+from tests.factories import CardholderFactory, PartnerFactory
 from tests.templates_app.factories import make_event
 
 pytestmark = pytest.mark.usefixtures("sample_templates", "no_default_quiet_hours")
 
 TXN = {"amount": "125.50", "currency": "INR", "merchantName": "Chai Point", "balance": "874.50"}
-
-
-@pytest.fixture
-def holder_card(partner, holder):
-    product = ProductFactory(partner=partner, code="travel")
-    return CardFactory(partner=partner, kit_no="K77", last4="4242",
-                       wallet=WalletFactory(partner=partner, cardholder=holder, product=product))
 
 
 def _deliver_in_app(partner, card, count: int) -> list[CustomerMessage]:

@@ -6,20 +6,12 @@ import pytest
 from django.urls import reverse
 
 from notifications.messaging.routing import plan_customer_messages
-from tests.factories import CardFactory, ProductFactory, WalletFactory
 from tests.templates_app.factories import make_event
 from wallets.links import preference_token_create, unsubscribe_token_create
 
 pytestmark = pytest.mark.usefixtures("sample_templates", "no_default_quiet_hours")
 
 TXN = {"amount": "125.50", "currency": "INR", "merchantName": "Chai Point", "balance": "874.50"}
-
-
-@pytest.fixture
-def holder_card(partner, holder):
-    product = ProductFactory(partner=partner, code="travel")
-    return CardFactory(partner=partner, kit_no="K77", last4="4242",
-                       wallet=WalletFactory(partner=partner, cardholder=holder, product=product))
 
 
 def _page(holder) -> str:

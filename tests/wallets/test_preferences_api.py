@@ -8,19 +8,12 @@ import pytest
 from notifications.messaging.routing import plan_customer_messages
 from notifications.models import OutboxMessage
 from subscriptions.models import AuditEntry
-from tests.factories import CardFactory, PartnerFactory, ProductFactory, WalletFactory
+from tests.factories import PartnerFactory
 from tests.templates_app.factories import make_event
 
 pytestmark = pytest.mark.usefixtures("sample_templates", "no_default_quiet_hours")
 
 TXN = {"amount": "125.50", "currency": "INR", "merchantName": "Chai Point", "balance": "874.50"}
-
-
-@pytest.fixture
-def holder_card(partner, holder):
-    product = ProductFactory(partner=partner, code="travel")
-    return CardFactory(partner=partner, kit_no="K77", last4="4242",
-                       wallet=WalletFactory(partner=partner, cardholder=holder, product=product))
 
 
 def _url(holder) -> str:

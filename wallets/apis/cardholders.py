@@ -239,9 +239,9 @@ class CardholderInvalidDestinationApi(APIView):
         cardholder = _cardholder_or_404(request, customer_id)
         if channel not in CONTACT_FIELDS:
             raise NotFound(f"No channel {channel[:20]!r}; use {', '.join(CONTACT_FIELDS)}.")
-        channel_name, actor_name = _actor(request)["channel"], _actor(request)["actor_name"]
-        if not cardholder_destination_clear(cardholder=cardholder, channel=channel, actor_name=actor_name,
-                                            audit_channel=channel_name):
+        actor = _actor(request)
+        if not cardholder_destination_clear(cardholder=cardholder, channel=channel, actor_name=actor["actor_name"],
+                                            audit_channel=actor["channel"]):
             raise NotFound(f"The cardholder's {channel} destination has no invalid mark.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
