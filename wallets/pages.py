@@ -36,7 +36,9 @@ def render_page(request: HttpRequest, template: str, context: dict[str, Any], *,
     response["Cache-Control"] = "no-store"
     response["X-Frame-Options"] = "DENY"
     response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    # The token is in the URL: never send it to another site. (Not no-referrer: Chromium then posts the form with
+    # "Origin: null", and Django's CSRF check refuses the cardholder's own save.)
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

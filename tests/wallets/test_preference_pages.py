@@ -30,7 +30,7 @@ def test_the_page_shows_and_saves_the_cardholders_choices(client, holder):
     assert page.status_code == 200
     html = page.content.decode()
     assert "Hello Asha, choose how Acme Fintech keeps you informed." in html
-    assert page["Cache-Control"] == "no-store" and page["Referrer-Policy"] == "no-referrer"
+    assert page["Cache-Control"] == "no-store" and page["Referrer-Policy"] == "same-origin"
     # Receive everything except Transactions by email; no SMS at all; quiet hours 21:00-07:00 in Europe/Paris.
     form = {"channel_EMAIL": "on", "channel_PUSH": "on", "channel_IN_APP": "on",
             "quiet_mode": "custom", "quiet_start": "21:00", "quiet_end": "07:00", "timezone": "Europe/Paris"}

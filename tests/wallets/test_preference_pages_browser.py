@@ -1,0 +1,60 @@
+"""The cardholder's pages in a real browser (headless Chromium): the preference centre from a signed link, where
+the cardholder turns SMS off and saves, and the one-click unsubscribe page, where they confirm. Screenshots of each
+step go to PORTAL_SCREENSHOTS (tests/artifacts/screenshots/), beside the portal's."""
+
+import os
+
+import pytest
+from django.urls import reverse
+from selenium.webdriver.common.by import By
+
+from tests.fixtures.browser import CHROMIUM, start_chromium
+from tests.fixtures.processes import ROOT
+from wallets.links import preference_token_create, unsubscribe_token_create
+
+SHOTS = os.environ.get("PORTAL_SCREENSHOTS", str(ROOT / "tests" / "artifacts" / "screenshots"))
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: apt-get install chromium"),
+]
+
+
+@pytest.fixture
+def browser():
+    driver = start_chromium(width=900, height=1100)
+    yield driver
+    driver.quit()
+
+
+def _shot(browser, name: str) -> None:
+    os.makedirs(SHOTS, exist_ok=True)
+    browser.save_screenshot(os.path.join(SHOTS, name))
+
+
+def test_the_cardholder_turns_sms_off_and_unsubscribes_from_transaction_emails(browser, live_server, holder):
+    token, _ = preference_token_create(cardholder=holder)
+    browser.get(live_server.url + reverse("preference-centre", args=[token]))
+    assert "Hello Asha" in browser.page_source
+    _shot(browser, "20-cardholder-preferences.png")
+    sms = browser.find_element(By.NAME, "channel_SMS")
+    assert sms.is_selected()
+    sms.click()
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    assert browser.find_element(By.ID, "saved").is_displayed()
+    assert not browser.find_element(By.NAME, "channel_SMS").is_selected()  # the saved page shows the choice
+    _shot(browser, "21-cardholder-preferences-saved.png")
+    holder.refresh_from_db()
+    assert holder.channel_preferences.get("SMS") is False
+
+    link = unsubscribe_token_create(cardholder=holder, category="Transactions", channel="EMAIL")
+    browser.get(live_server.url + reverse("unsubscribe", args=[link]))
+    _shot(browser, "22-cardholder-unsubscribe.png")
+    holder.refresh_from_db()
+    assert holder.category_opt_outs == {}  # opening the link (a mail scanner does) changes nothing
+    browser.find_element(By.ID, "unsubscribe").click()
+    browser.find_element(By.TAG_NAME, "body")
+    _shot(browser, "23-cardholder-unsubscribed.png")
+    holder.refresh_from_db()
+    assert holder.category_opt_outs == {"Transactions": ["EMAIL"]}
