@@ -12,9 +12,8 @@ from django.utils import timezone
 from notifications.models import DeliveryStatus
 from notifications.ops import heartbeats
 from tests.factories import DeadLetterFactory, PartnerFactory, WebhookDeliveryFactory
+from tests.fixtures.browser import CHROMIUM, start_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOT = Path(os.environ.get("OPS_SCREENSHOT", "/tmp/ops-dashboard.png"))
 
 pytestmark = [
@@ -25,17 +24,7 @@ pytestmark = [
 
 @pytest.fixture
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1400,2000"):
-        options.add_argument(argument)
-    # The Debian driver matches the Debian browser; Selenium Manager must not try to download one.
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(width=1400, height=2000)
     yield driver
     driver.quit()
 

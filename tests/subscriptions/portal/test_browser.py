@@ -15,8 +15,6 @@ import pytest
 import requests
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -26,11 +24,10 @@ from notifications.models import DeliveryAttempt, DeliveryStatus, WebhookDeliver
 from subscriptions.models import EventSubscription, TokenLevel
 from subscriptions.portal.models import PortalRole
 from tests.factories import ApiTokenFactory, EventFactory, PartnerFactory, WalletFactory, WebhookDeliveryFactory
+from tests.fixtures.browser import CHROMIUM, start_chromium
 from tests.fixtures.processes import ROOT, wait_until
 from tests.subscriptions.portal.conftest import PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SHOTS = Path(os.environ.get("PORTAL_SCREENSHOTS", ROOT / "tests" / "artifacts" / "screenshots"))
 
 pytestmark = [
@@ -41,14 +38,7 @@ pytestmark = [
 
 @pytest.fixture
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1400,1000", "--hide-scrollbars"):
-        options.add_argument(argument)
-    # The Debian driver matches the Debian browser; Selenium Manager must not try to download one.
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(width=1400, height=1000)
     yield driver
     driver.quit()
 
