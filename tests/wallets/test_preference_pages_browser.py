@@ -7,6 +7,8 @@ import os
 import pytest
 from django.urls import reverse
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.fixtures.browser import CHROMIUM, start_chromium
 from tests.fixtures.processes import ROOT
@@ -42,7 +44,9 @@ def test_the_cardholder_turns_sms_off_and_unsubscribes_from_transaction_emails(b
     assert sms.is_selected()
     sms.click()
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    assert browser.find_element(By.ID, "saved").is_displayed()
+    # The POST answers with a new page: wait for it rather than reading the old one.
+    saved = WebDriverWait(browser, 20).until(expected_conditions.presence_of_element_located((By.ID, "saved")))
+    assert saved.is_displayed()
     assert not browser.find_element(By.NAME, "channel_SMS").is_selected()  # the saved page shows the choice
     _shot(browser, "21-cardholder-preferences-saved.png")
     holder.refresh_from_db()
@@ -53,8 +57,10 @@ def test_the_cardholder_turns_sms_off_and_unsubscribes_from_transaction_emails(b
     _shot(browser, "22-cardholder-unsubscribe.png")
     holder.refresh_from_db()
     assert holder.category_opt_outs == {}  # opening the link (a mail scanner does) changes nothing
-    browser.find_element(By.ID, "unsubscribe").click()
-    browser.find_element(By.TAG_NAME, "body")
+    button = browser.find_element(By.ID, "unsubscribe")
+    button.click()
+    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(button))
+    assert "You will no longer receive Transactions emails" in browser.page_source
     _shot(browser, "23-cardholder-unsubscribed.png")
     holder.refresh_from_db()
     assert holder.category_opt_outs == {"Transactions": ["EMAIL"]}
