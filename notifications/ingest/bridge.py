@@ -62,6 +62,7 @@ class KafkaBridge:
         self._last_report = time.monotonic()
         self._assigned: list[TopicPartition] = []
         self._committed: dict[tuple[str, int], int] = {}  # offsets this bridge committed (for the lag report)
+        self._processed: dict[tuple[str, int], int] = {}  # the next offset to read of each partition it ingested
 
     def request_stop(self, *_args) -> None:
         """SIGTERM/SIGINT: finish the batch in hand, commit, exit."""
@@ -74,7 +75,7 @@ class KafkaBridge:
         signal.signal(signal.SIGINT, self.request_stop)
 
     def run(self) -> int:
-        consumer = make_consumer(self.group_id)
+        consumer = make_consumer(self.group_id, on_commit=self._on_commit)
         consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
         logger.info("Bridge %s consuming %s in group %s", self.name, self.topic, self.group_id)
         try:
@@ -87,15 +88,17 @@ class KafkaBridge:
                 self._report(consumer)
                 if self.stop_after and self.stop_after(self.stats):
                     break
+            self._commit_processed(consumer)
         finally:
             consumer.close()
             logger.info("Bridge %s stopped after %d messages", self.name, self.stats.consumed)
         return 0
 
     def _consume(self, consumer) -> list:
-        """Up to batch_size messages: wait up to poll_timeout for the first one, then at most `linger` for the rest.
-        (consume() waits its whole timeout unless the batch fills, which at a moderate rate would add up to
-        poll_timeout of latency to every event; under a backlog the second call returns a full batch at once.)"""
+        """Up to batch_size messages: wait up to poll_timeout for the first one, then at most `linger` for the rest
+        (default 0: what the client has already fetched). Batches adapt to the load without a fixed wait: while one
+        is ingested the next accumulates in the client, and under a backlog the second call returns a full batch at
+        once. (consume() waits its whole timeout unless the batch fills, which would add poll_timeout of latency.)"""
         messages = consumer.consume(1, self.poll_timeout)
         if messages and self.batch_size > 1:
             messages += consumer.consume(self.batch_size - 1, self.linger)
@@ -152,20 +155,40 @@ class KafkaBridge:
         return True
 
     def _commit(self, consumer, batch) -> None:
-        offsets: dict[tuple[str, int], int] = {}
+        """Commit the batch's offsets without waiting for the broker's answer: a synchronous commit held the next
+        batch back for a round trip (docs/benchmarks.md, "Issue 20"). Commits are cumulative, so one that fails is
+        made good by the next; the last ones are confirmed synchronously when partitions are revoked and on stop
+        (_commit_processed). A commit lost in a crash re-reads batches that eventId uniqueness absorbs."""
         for m in batch:
             key = (m.topic(), m.partition())
-            offsets[key] = max(offsets.get(key, -1), m.offset() + 1)
-        tps = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+            self._processed[key] = max(self._processed.get(key, -1), m.offset() + 1)
+        offsets = {key: self._processed[key] for key in {(m.topic(), m.partition()) for m in batch}}
+        try:
+            consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=True)
+            self._committed.update(offsets)
+        except KafkaException as exc:  # not even queued (no coordinator yet): the next commit carries it
+            logger.warning("Offset commit not sent (%s); the next batch's commit carries it", exc)
+
+    def _commit_processed(self, consumer, partitions: list[TopicPartition] | None = None) -> None:
+        """Confirm synchronously the offsets processed on `partitions` (default: all), so the next owner of a
+        partition starts after them."""
+        keys = {(tp.topic, tp.partition) for tp in partitions} if partitions is not None else set(self._processed)
+        tps = [TopicPartition(t, p, o) for (t, p), o in self._processed.items() if (t, p) in keys]
+        if not tps:
+            return
         for attempt in range(5):
             try:
                 consumer.commit(offsets=tps, asynchronous=False)
-                self._committed.update(offsets)
                 return
             except KafkaException as exc:
                 # After a rebalance the partition may be someone else's now; they re-read, eventId absorbs it.
                 logger.warning("Offset commit failed (%s), attempt %d", exc, attempt + 1)
                 time.sleep(0.2 * (attempt + 1))
+
+    @staticmethod
+    def _on_commit(error, partitions) -> None:
+        if error is not None:
+            logger.warning("Offset commit failed (%s); the next commit carries its offsets", error)
 
     def _on_assign(self, consumer, partitions) -> None:
         self._assigned = list(partitions)
@@ -174,7 +197,9 @@ class KafkaBridge:
 
     def _on_revoke(self, consumer, partitions) -> None:
         logger.info("Revoked partitions: %s", sorted(p.partition for p in partitions))
+        self._commit_processed(consumer, partitions)
         self._assigned = []
+        self._processed = {}
 
     def consumer_lag(self, consumer) -> dict[str, int]:
         """Messages behind the end, per assigned partition. From what the client already knows (the high
