@@ -329,10 +329,8 @@ CELERY_IMPORTS = ("notifications.tasks",)
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # THROUGHPUT (bench/, docs/benchmarks.md)
-# The bridge waits this long for more messages once the first of a batch arrived. 0 (the default): a batch is what
-# the client has already fetched, so a quiet topic waits for nothing and under load batches grow by themselves while
-# the previous one is ingested (measured in docs/benchmarks.md, "Issue 20": same throughput, lower latency).
-KAFKA_BRIDGE_LINGER_MS = env.int("KAFKA_BRIDGE_LINGER_MS", default=0)
+# The bridge waits this long for more messages once the first of a batch arrived (latency vs. batch size).
+KAFKA_BRIDGE_LINGER_MS = env.int("KAFKA_BRIDGE_LINGER_MS", default=10)
 # Celery's Django fixup closes every database connection before and after each task unless this is set, which cost a
 # PostgreSQL backend fork per task (docs/profiles/). Connections now live CONN_MAX_AGE; a broken one is dropped
 # before the next task (config/celery_app.py), and the fixup also recycles them after about this many tasks.
