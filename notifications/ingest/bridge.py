@@ -200,7 +200,8 @@ class KafkaBridge:
         logger.info("Revoked partitions: %s", sorted(p.partition for p in partitions))
         self._commit_processed(consumer, partitions)
         self._assigned = []
-        self._processed = {}
+        for tp in partitions:
+            self._processed.pop((tp.topic, tp.partition), None)
 
     def consumer_lag(self, consumer) -> dict[str, int]:
         """Messages behind the end, per assigned partition. From what the client already knows (the high
