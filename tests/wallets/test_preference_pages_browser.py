@@ -2,44 +2,30 @@
 the cardholder turns SMS off and saves, and the one-click unsubscribe page, where they confirm. Screenshots of each
 step go to PORTAL_SCREENSHOTS (tests/artifacts/screenshots/), beside the portal's."""
 
-import os
-
 import pytest
 from django.urls import reverse
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.fixtures.browser import CHROMIUM, start_chromium
-from tests.fixtures.processes import ROOT
+from tests.fixtures.browser import NEEDS_CHROMIUM, browser_fixture, screenshot
 from wallets.links import preference_token_create, unsubscribe_token_create
-
-SHOTS = os.environ.get("PORTAL_SCREENSHOTS", str(ROOT / "tests" / "artifacts" / "screenshots"))
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: apt-get install chromium"),
+    NEEDS_CHROMIUM,
 ]
 
 
-@pytest.fixture
-def browser():
-    driver = start_chromium(width=900, height=1100)
-    yield driver
-    driver.quit()
-
-
-def _shot(browser, name: str) -> None:
-    os.makedirs(SHOTS, exist_ok=True)
-    browser.save_screenshot(os.path.join(SHOTS, name))
+browser = browser_fixture(width=900, height=1100)
 
 
 def test_the_cardholder_turns_sms_off_and_unsubscribes_from_transaction_emails(browser, live_server, holder):
     token, _ = preference_token_create(cardholder=holder)
     browser.get(live_server.url + reverse("preference-centre", args=[token]))
     assert "Hello Asha" in browser.page_source
-    _shot(browser, "20-cardholder-preferences.png")
+    screenshot(browser, "20-cardholder-preferences.png")
     sms = browser.find_element(By.NAME, "channel_SMS")
     assert sms.is_selected()
     sms.click()
@@ -48,19 +34,19 @@ def test_the_cardholder_turns_sms_off_and_unsubscribes_from_transaction_emails(b
     saved = WebDriverWait(browser, 20).until(expected_conditions.presence_of_element_located((By.ID, "saved")))
     assert saved.is_displayed()
     assert not browser.find_element(By.NAME, "channel_SMS").is_selected()  # the saved page shows the choice
-    _shot(browser, "21-cardholder-preferences-saved.png")
+    screenshot(browser, "21-cardholder-preferences-saved.png")
     holder.refresh_from_db()
     assert holder.channel_preferences.get("SMS") is False
 
     link = unsubscribe_token_create(cardholder=holder, category="Transactions", channel="EMAIL")
     browser.get(live_server.url + reverse("unsubscribe", args=[link]))
-    _shot(browser, "22-cardholder-unsubscribe.png")
+    screenshot(browser, "22-cardholder-unsubscribe.png")
     holder.refresh_from_db()
     assert holder.category_opt_outs == {}  # opening the link (a mail scanner does) changes nothing
     button = browser.find_element(By.ID, "unsubscribe")
     button.click()
     WebDriverWait(browser, 20).until(expected_conditions.staleness_of(button))
     assert "You will no longer receive Transactions emails" in browser.page_source
-    _shot(browser, "23-cardholder-unsubscribed.png")
+    screenshot(browser, "23-cardholder-unsubscribed.png")
     holder.refresh_from_db()
     assert holder.category_opt_outs == {"Transactions": ["EMAIL"]}

@@ -12,21 +12,17 @@ from django.utils import timezone
 from notifications.models import DeliveryStatus
 from notifications.ops import heartbeats
 from tests.factories import DeadLetterFactory, PartnerFactory, WebhookDeliveryFactory
-from tests.fixtures.browser import CHROMIUM, start_chromium
+from tests.fixtures.browser import NEEDS_CHROMIUM, browser_fixture
 
 SCREENSHOT = Path(os.environ.get("OPS_SCREENSHOT", "/tmp/ops-dashboard.png"))
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: apt-get install chromium"),
+    NEEDS_CHROMIUM,
 ]
 
 
-@pytest.fixture
-def browser():
-    driver = start_chromium(width=1400, height=2000)
-    yield driver
-    driver.quit()
+browser = browser_fixture(width=1400, height=2000)
 
 
 @pytest.fixture

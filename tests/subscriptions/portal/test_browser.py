@@ -8,7 +8,6 @@ index and the wallet list, which a newcomer found broken) in PORTAL_SCREENSHOTS 
 import base64
 import datetime
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -24,23 +23,17 @@ from notifications.models import DeliveryAttempt, DeliveryStatus, WebhookDeliver
 from subscriptions.models import EventSubscription, TokenLevel
 from subscriptions.portal.models import PortalRole
 from tests.factories import ApiTokenFactory, EventFactory, PartnerFactory, WalletFactory, WebhookDeliveryFactory
-from tests.fixtures.browser import CHROMIUM, start_chromium
-from tests.fixtures.processes import ROOT, wait_until
+from tests.fixtures.browser import NEEDS_CHROMIUM, SCREENSHOTS, browser_fixture
+from tests.fixtures.processes import wait_until
 from tests.subscriptions.portal.conftest import PASSWORD
-
-SHOTS = Path(os.environ.get("PORTAL_SCREENSHOTS", ROOT / "tests" / "artifacts" / "screenshots"))
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: apt-get install chromium"),
+    NEEDS_CHROMIUM,
 ]
 
 
-@pytest.fixture
-def browser():
-    driver = start_chromium(width=1400, height=1000)
-    yield driver
-    driver.quit()
+browser = browser_fixture(width=1400, height=1000)
 
 
 class Page:
@@ -48,7 +41,7 @@ class Page:
 
     def __init__(self, driver, base_url: str):
         self.driver, self.base = driver, base_url
-        SHOTS.mkdir(parents=True, exist_ok=True)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def open(self, path: str) -> None:
         self.driver.get(self.base + path)
@@ -79,7 +72,7 @@ class Page:
         clip = {"x": 0, "y": 0, "width": 1400, "height": min(int(metrics["height"]), 6000), "scale": 1}
         image = self.driver.execute_cdp_cmd("Page.captureScreenshot",
                                             {"format": "png", "captureBeyondViewport": True, "clip": clip})
-        path = SHOTS / f"{name}.png"
+        path = SCREENSHOTS / f"{name}.png"
         path.write_bytes(base64.b64decode(image["data"]))
         assert path.stat().st_size > 5_000
         return path
@@ -273,4 +266,4 @@ def test_portal_flow(live_server, browser, portal_data, webhook_receiver, start_
     for column in ("status", "balance"):
         header = page.find(f"th.column-{column}")
         assert header.location["x"] + header.size["width"] <= right_edge, f"{column} is behind the scrollbar"
-    print(json.dumps({"screenshots": str(SHOTS)}))
+    print(json.dumps({"screenshots": str(SCREENSHOTS)}))
