@@ -87,7 +87,7 @@ def fairness(bench: Bench, rate: float, seconds: float, flood: int = 10, **optio
     seen: dict[str, int] = {}
     env = {"CUSTOMER_QUIET_HOURS": "", "SMS_PROVIDER": "console", **options.pop("env", {})}
     # As the Procfile runs them: customer messages (partner templates: CPU) in a worker process of their own.
-    options.setdefault("message_workers", 1)
+    options["message_workers"] = options.get("message_workers") or 1
     for kind in FAIRNESS_PLAN:
         seen[kind] = seen.get(kind, 0) + 1
         name = f"fair_{kind}{seen[kind] if seen[kind] > 1 else ''}"
@@ -163,6 +163,9 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bridge-batch", type=int, default=500, help="bridge --batch-size")
     parser.add_argument("--partitions", type=int, default=4, help="topic partitions")
     parser.add_argument("--event-name", default=DEFAULT_EVENT, help="eventName of the published events")
+    parser.add_argument("--message-workers", type=int, default=0,
+                        help="workers of their own for the messages queue, as the Procfile runs (0: the webhook "
+                             "workers take it too)")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy record every bridge and worker into DIR")
     parser.add_argument("--set", action="append", default=[], metavar="VAR=VALUE",
                         help="extra environment for the processes under test (repeatable)")
@@ -172,6 +175,7 @@ def run_options(args: argparse.Namespace) -> dict:
     return {
         "concurrency": args.concurrency, "pool": args.pool, "bridge_batch": args.bridge_batch,
         "partitions": args.partitions, "profile_dir": args.profile, "event_name": args.event_name,
+        "message_workers": args.message_workers,
         "env": dict(item.split("=", 1) for item in args.set),
     }
 

@@ -33,8 +33,6 @@ class Event(models.Model):
     source_partition = models.IntegerField(null=True, blank=True)
     source_offset = models.BigIntegerField(null=True, blank=True)
     source_timestamp = models.DateTimeField(null=True, blank=True, help_text="Kafka message timestamp")
-    # Customer-facing events only: False until the messaging worker planned their messages (NULL: none to plan).
-    messages_planned = models.BooleanField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -43,9 +41,6 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["partner", "-received_at"]),
             models.Index(fields=["partner", "event_name"]),
-            # The re-enqueue sweep's events whose planning task was lost; the rest of the table is not in it.
-            models.Index(fields=["received_at"], name="event_messages_unplanned_idx",
-                         condition=models.Q(messages_planned=False)),
             # The portal's delivery log and the API's events list filter by entity; events without one stay out.
             models.Index(
                 fields=["partner", "entity_id"], name="event_partner_entity_idx", condition=~models.Q(entity_id="")
@@ -54,6 +49,23 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_name} {self.event_id}"
+
+
+class UnplannedEvent(models.Model):
+    """A customer-facing event whose messages the messaging worker has not planned yet: written by ingest with the
+    event, deleted by the planning that takes it (so exactly one planning does). The re-enqueue sweep finds lost
+    planning tasks here.
+
+    A table of its own, not a flag on the event: flipping a flag rewrote the whole event row (its body included)
+    and every one of its index entries, about as much PostgreSQL work as the event's four message rows
+    (docs/profiles/README.md, "Issue 20: planning customer messages"); this row is small and only ever deleted."""
+
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+", db_index=False)
+    received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"messages of event {self.event_id} not planned yet"
 
 
 class EntitySequence(models.Model):

@@ -18,7 +18,7 @@ from notifications.ingest.bodies import event_bodies_store
 from notifications.ingest.completions import rewrites_store, transactions_once
 from notifications.ingest.dead_letters import dead_letter, dead_letters_log, dead_letters_store, tenant_problem
 from notifications.ingest.parsing import InvalidMessage, ParsedMessage, RawMessage, parse_message
-from notifications.models import DeadLetter, Event, WebhookDelivery
+from notifications.models import DeadLetter, Event, UnplannedEvent, WebhookDelivery
 from notifications.webhooks.payloads import STANDARD, webhook_body
 from notifications.webhooks.planning import DELIVERY_COLUMNS, leased_delivery_rows, subscription_wants
 from subscriptions.catalog import get_event
@@ -150,12 +150,13 @@ def _ingest_batch_once(messages: list[RawMessage]) -> IngestResult:
         dead.extend(incomplete)
 
         # Events are written as COPY rows, not model instances (building those was a fifth of the bridge's time).
-        # A customer-facing event is written `messages_planned = false`: the messaging worker plans its messages
+        # A customer-facing event is written with an UnplannedEvent row: the messaging worker plans its messages
         # (routing costs several times ingest per event), so every event costs the bridge alike, whoever sent it.
         now = timezone.now()
         sequences = sql.sequences_allocate(fresh, partners)
         stored: list[tuple[int, ParsedMessage, str, sql.Tenant]] = []  # (pk, message, event type, tenant)
         event_rows: list[tuple] = []
+        unplanned_rows: list[tuple] = []  # sql.UNPLANNED_COLUMNS
         for pk, p, sequence in zip(bulk.next_ids(Event._meta.db_table, len(fresh)), fresh, sequences, strict=True):
             definition = get_event(p.event_name)
             raw = p.raw
@@ -169,13 +170,14 @@ def _ingest_batch_once(messages: list[RawMessage]) -> IngestResult:
                 p.entity_id, sequence, jsoncodec.dumps(p.data), body, guards.contains_card_number(body), now,
                 raw.topic, raw.partition if raw.partition >= 0 else None, raw.offset if raw.offset >= 0 else None,
                 datetime.fromtimestamp(raw.timestamp_ms / 1000, UTC) if raw.timestamp_ms else None,
-                False if definition.customer_facing else None,
             )
             if definition.customer_facing:
                 result.plans_by_partner.setdefault(partners[p.tenant_id].pk, []).append(pk)
+                unplanned_rows.append((pk, partners[p.tenant_id].pk, now))
             event_rows.append(row)
             stored.append((pk, p, definition.event_type, partners[p.tenant_id]))
         bulk.copy_rows(Event._meta.db_table, sql.EVENT_COLUMNS, event_rows)
+        bulk.copy_rows(UnplannedEvent._meta.db_table, sql.UNPLANNED_COLUMNS, unplanned_rows)
         rewrites_store([(pk, p) for pk, p, _, _ in stored], rewritten)
         result.events_created = len(stored)
         result.event_ids = [p.event_id for _, p, _, _ in stored]

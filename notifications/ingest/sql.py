@@ -94,8 +94,8 @@ def sequences_allocate(parsed: list[ParsedMessage], partners: dict[str, Tenant])
 EVENT_COLUMNS = (
     "id", "event_id", "event_name", "event_type", "partner_id", "occurred_at", "entity_id", "sequence", "data", "body",
     "holds_card_number", "received_at", "source_topic", "source_partition", "source_offset", "source_timestamp",
-    "messages_planned",
 )
+UNPLANNED_COLUMNS = ("event_id", "partner_id", "received_at")
 
 
 def existing_events(keys: list[tuple[int, str]]) -> dict[tuple[int, str], tuple]:

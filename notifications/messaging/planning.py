@@ -1,13 +1,13 @@
 """Planning a tenant's customer messages in the messaging worker: which channels and templates each customer-facing
 event gets (`routing`), written once per event.
 
-Ingest writes a customer-facing event with `messages_planned = false` and enqueues its planning; routing is several
+Ingest writes a customer-facing event as not planned yet and enqueues its planning; routing is several
 times the cost of ingesting an event, and a tenant flooding customer-facing events would otherwise slow the bridge
 for everyone. Here the work counts against the tenant's share of the worker's threads like its other batches.
 
-Exactly once: the planning transaction flips `messages_planned` from false to true for exactly the events it then
-plans (a second task for the same events finds nothing to flip). A lost planning task leaves `false` behind, which
-the re-enqueue sweep finds (`events_unplanned_by_partner`)."""
+Exactly once: ingest writes an UnplannedEvent row with each customer-facing event, and the planning transaction
+deletes the rows of exactly the events it then plans (a second task for the same events finds nothing to delete).
+A lost planning task leaves its rows behind, which the re-enqueue sweep finds (`events_unplanned_by_partner`)."""
 
 from datetime import timedelta
 
@@ -17,15 +17,16 @@ from django.utils import timezone
 
 from notifications import bulk
 from notifications.messaging.routing import ROUTED_EVENT_FIELDS, plan_customer_messages
-from notifications.models import Event, MessageStatus
+from notifications.models import Event, MessageStatus, UnplannedEvent
 
-_EVENTS = connection.ops.quote_name(Event._meta.db_table)
-# Through each event's primary key; `messages_planned = false` makes a repeated task a no-op.
+_UNPLANNED = connection.ops.quote_name(UnplannedEvent._meta.db_table)
+# Through each event's primary key; a row already deleted makes a repeated task a no-op. Concurrent tasks for the
+# same event: the second waits on the row lock and then finds it gone.
 _CLAIM_SQL = f"""
-    UPDATE {_EVENTS} AS e SET messages_planned = true
-      FROM unnest(%s::bigint[]) AS x(id)
-     WHERE e.id = x.id AND e.messages_planned = false
-    RETURNING e.id
+    DELETE FROM {_UNPLANNED} AS u
+     USING unnest(%s::bigint[]) AS x(id)
+     WHERE u.event_id = x.id
+    RETURNING u.event_id
 """  # noqa: S608 - names from the models' metadata
 
 
@@ -52,9 +53,9 @@ def events_unplanned_by_partner(*, limit: int = 1000, grace_seconds: int | None 
     tenant, for the re-enqueue sweep."""
     grace = settings.REQUEUE_GRACE_SECONDS if grace_seconds is None else grace_seconds
     rows = (
-        Event.objects.filter(messages_planned=False, received_at__lte=timezone.now() - timedelta(seconds=grace))
+        UnplannedEvent.objects.filter(received_at__lte=timezone.now() - timedelta(seconds=grace))
         .order_by("received_at")
-        .values_list("partner_id", "pk")[:limit]
+        .values_list("partner_id", "event_id")[:limit]
     )
     grouped: dict[int, list[int]] = {}
     for partner_id, pk in rows:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from notifications.ingest.batch import ingest_batch
 from notifications.ingest.parsing import RawMessage
 from notifications.messaging.planning import events_unplanned_by_partner, messages_plan
-from notifications.models import CustomerMessage, Event
+from notifications.models import CustomerMessage, Event, UnplannedEvent
 from tests.notifications.helpers import kafka_message
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sample_templates", "no_default_quiet_hours")]
@@ -25,11 +25,11 @@ def _ingest(partner, card, event_name="CARD_TRANSACTION_APPROVED"):
 def test_ingest_plans_nothing_and_marks_customer_facing_events(partner, card):
     result, message = _ingest(partner, card)
     event = Event.objects.get(event_id=message["eventId"])
-    assert event.messages_planned is False
+    assert UnplannedEvent.objects.filter(event_id=event.pk, partner=partner).exists()
     assert result.plans_by_partner == {partner.pk: [event.pk]}
     assert not CustomerMessage.objects.exists()
     other, message = _ingest(partner, card, event_name="CARD_TRANSACTION_CLEARED")  # not customer-facing
-    assert Event.objects.get(event_id=message["eventId"]).messages_planned is None
+    assert not UnplannedEvent.objects.filter(event__event_id=message["eventId"]).exists()
     assert other.plans_by_partner == {}
 
 
@@ -40,14 +40,14 @@ def test_planning_writes_each_events_messages_once(partner, card):
     assert len(pending) == 4 and CustomerMessage.objects.count() == 4  # SMS, EMAIL, PUSH, IN_APP
     assert messages_plan(event_ids=event_ids) == []  # a repeated (or concurrent) task finds nothing to plan
     assert CustomerMessage.objects.count() == 4
-    assert Event.objects.get(pk=event_ids[0]).messages_planned is True
+    assert not UnplannedEvent.objects.filter(event_id=event_ids[0]).exists()
 
 
 def test_the_sweep_finds_events_whose_planning_task_was_lost(partner, card):
     result, _ = _ingest(partner, card)
     [event_id] = result.plans_by_partner[partner.pk]
     assert events_unplanned_by_partner(grace_seconds=30) == {}  # just ingested: its own task is on the way
-    Event.objects.filter(pk=event_id).update(received_at=timezone.now() - timedelta(minutes=1))
+    UnplannedEvent.objects.filter(event_id=event_id).update(received_at=timezone.now() - timedelta(minutes=1))
     assert events_unplanned_by_partner(grace_seconds=30) == {partner.pk: [event_id]}
     messages_plan(event_ids=[event_id])
     assert events_unplanned_by_partner(grace_seconds=0) == {}
