@@ -32,6 +32,7 @@ from functools import reduce
 from operator import or_
 
 from django.db.models import Q
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from notifications.models import CustomerChannel, CustomerMessage, Event, MessageStatus
@@ -55,10 +56,14 @@ ROUTED_EVENT_FIELDS = ("id", "partner_id", "event_name", "data")
 CHANNEL_ORDER = (CustomerChannel.PUSH, CustomerChannel.SMS, CustomerChannel.EMAIL, CustomerChannel.IN_APP)
 _RECIPIENT_MAX = CustomerMessage._meta.get_field("recipient").max_length
 
-# CustomerMessage rows are built from their values in field order: Django's keyword constructor looks up every
-# field's default and goes through the relations' descriptors, and was ~20 % of the messaging worker's CPU per
-# customer-facing event (four rows each; docs/profiles/README.md, "Issue 20: planning customer messages").
+# CustomerMessage rows are built from their values in field order, straight into the instance's attributes:
+# Django's keyword constructor looks up every field's default and goes through the relations' descriptors (~20 % of
+# the messaging worker's CPU per customer-facing event, four rows each), and even its positional form sets the
+# fields one setattr() at a time (~15 %; docs/profiles/README.md, "Issue 20: planning customer messages"). The
+# constructor's only other work is the pre_init/post_init signals, which nothing connects for this model (a test
+# checks both, and that the rows equal the keyword constructor's).
 _MESSAGE_FIELDS = CustomerMessage._meta.concrete_fields
+_MESSAGE_ATTNAMES = tuple(f.attname for f in _MESSAGE_FIELDS)
 _MESSAGE_SLOT = {f.attname: i for i, f in enumerate(_MESSAGE_FIELDS)}
 _MESSAGE_CALLABLE_DEFAULTS = [(i, f.default) for i, f in enumerate(_MESSAGE_FIELDS)
                               if f.has_default() and callable(f.default)]
@@ -84,7 +89,9 @@ def message_row(*, event: Event, cardholder: Cardholder | None = None, product: 
     for i, default in _MESSAGE_CALLABLE_DEFAULTS:
         if row[i] is None:  # not given (these fields are NOT NULL: None is never a value)
             row[i] = default()
-    message = CustomerMessage(*row)
+    message = CustomerMessage.__new__(CustomerMessage)
+    message._state = ModelState()
+    message.__dict__.update(zip(_MESSAGE_ATTNAMES, row, strict=True))
     for field, obj in zip(_MESSAGE_RELATIONS, related, strict=True):
         if obj is not None:
             field.set_cached_value(message, obj)

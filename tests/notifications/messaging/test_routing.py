@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, time
 
 import pytest
+from django.db.models import signals
 
 from notifications.messaging import routing
 from notifications.messaging.rendering import message_render, messages_render
@@ -294,3 +295,8 @@ def test_message_rows_are_what_the_keyword_constructor_builds(partner, card, dja
                 assert getattr(built, name) is obj, f"{name} is cached on the row"
     # A field with a callable default left out gets it called, as the constructor does.
     assert routing.message_row(event=event, channel="SMS").created_at is not None
+    # The rows skip the constructor: nothing may be listening for its signals.
+    assert not signals.pre_init.has_listeners(CustomerMessage)
+    assert not signals.post_init.has_listeners(CustomerMessage)
+    built = routing.message_row(event=event, channel="SMS")
+    assert built._state.adding and built._state.db is None and built._state.fields_cache == {"event": event}
