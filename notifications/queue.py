@@ -28,6 +28,11 @@ TASK_NAMES = (DELIVER_WEBHOOKS, SEND_CUSTOMER_MESSAGES, PLAN_CUSTOMER_MESSAGES, 
               RECOVER_DELIVERIES)
 
 MESSAGE_TASK_BATCH = 50
+# Customer-facing events per planning task: planning has a fixed cost per batch (its queries, the COPY, the commit),
+# and at 50 events a batch the messaging process spent ~1.5 times the CPU per event it spends at 200 (docs/
+# benchmarks.md, "Issue 20"). The messages a task plans beyond one sending batch go to sending tasks of their own
+# (tasks.plan_customer_messages), so no task sends more than MESSAGE_TASK_BATCH.
+PLANNING_TASK_BATCH = 200
 # Retries due within this many seconds get a Celery countdown task; later ones are found by the periodic sweep (a
 # long countdown would sit unacknowledged in a worker's memory for hours).
 COUNTDOWN_HORIZON_SECONDS = 15 * 60
@@ -103,7 +108,7 @@ def enqueue_message_planning(by_partner: dict[int, list[int]], countdown: float 
     tasks = 0
     try:
         for partner_id, event_ids in by_partner.items():
-            for chunk in _chunks(list(event_ids), MESSAGE_TASK_BATCH):
+            for chunk in _chunks(list(event_ids), PLANNING_TASK_BATCH):
                 _send(PLAN_CUSTOMER_MESSAGES, [chunk, partner_id], countdown)
                 tasks += 1
     except Exception:

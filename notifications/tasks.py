@@ -59,8 +59,11 @@ def send_customer_messages(message_ids: list[int], partner_id: int | None = None
 
 @shared_task(name=queue.PLAN_CUSTOMER_MESSAGES, acks_late=True, ignore_result=True)
 def plan_customer_messages(event_ids: list[int], partner_id: int) -> int:
-    """Plan the customer messages of one tenant's batch of customer-facing events, and send those due now."""
-    outcome = message_send_tenant_batch(event_ids=event_ids, partner_id=partner_id)
+    """Plan the customer messages of one tenant's batch of customer-facing events, and send those due now: one
+    sending batch's worth here, the rest in sending tasks of their own."""
+    outcome = message_send_tenant_batch(event_ids=event_ids, partner_id=partner_id,
+                                        send_at_most=queue.MESSAGE_TASK_BATCH)
+    queue.enqueue_messages(outcome.to_send, partner_id=partner_id)
     queue.schedule_message_follow_ups(outcome.follow_ups, partner_id)
     if outcome.deferred:
         queue.enqueue_message_planning({partner_id: event_ids}, countdown=outcome.defer_seconds)

@@ -233,29 +233,32 @@ class TenantBatchOutcome:
     follow_ups: dict[int, float] = field(default_factory=dict)  # message id -> seconds until it is due
     deferred: bool = False  # nothing done now: the tenant holds its share of the threads; send the batch again
     defer_seconds: float = 1.0
+    to_send: list[int] = field(default_factory=list)  # due now, beyond this batch's `send_at_most`: for other tasks
 
 
-def _plan_and_send(message_ids: list[int], event_ids: list[int]) -> dict[int, float]:
-    pending = messages_plan(event_ids=event_ids) if event_ids else []
-    return message_send_batch(message_ids=[*message_ids, *pending])
+def _plan_and_send(message_ids: list[int], event_ids: list[int], send_at_most: int | None) -> TenantBatchOutcome:
+    due = [*message_ids, *(messages_plan(event_ids=event_ids) if event_ids else [])]
+    later = due[send_at_most:] if send_at_most is not None else []
+    return TenantBatchOutcome(follow_ups=message_send_batch(message_ids=due[: len(due) - len(later)]), to_send=later)
 
 
 def message_send_tenant_batch(
-    *, partner_id: int | None, message_ids: list[int] = (), event_ids: list[int] = ()
+    *, partner_id: int | None, message_ids: list[int] = (), event_ids: list[int] = (), send_at_most: int | None = None
 ) -> TenantBatchOutcome:
-    """Plan the messages of one tenant's customer-facing `event_ids` and send them, and send its `message_ids`,
-    within the tenant's share of this process's threads (slots.TENANT_THREADS): one tenant's flood, slow templates
-    or slow provider account cannot take the threads the other tenants' messages and webhooks need."""
+    """Plan the messages of one tenant's customer-facing `event_ids` and send them (at most `send_at_most` here: the
+    rest come back in `to_send`), and send its `message_ids`, within the tenant's share of this process's threads
+    (slots.TENANT_THREADS): one tenant's flood, slow templates or slow provider account cannot take the threads the
+    other tenants' messages and webhooks need."""
     message_ids, event_ids = list(message_ids), list(event_ids)
     if partner_id is None:
-        return TenantBatchOutcome(follow_ups=_plan_and_send(message_ids, event_ids))
+        return _plan_and_send(message_ids, event_ids, send_at_most)
     if not TENANT_THREADS.enter(partner_id, limit=settings.WORKER_TENANT_MAX_THREADS):
         # At most 30 s, so a tenant whose batches were slow resumes soon after they speed up.
         seconds = min(max(_TENANT_BATCH_SECONDS.seconds(partner_id), 1.0), 30.0)
         return TenantBatchOutcome(deferred=True, defer_seconds=seconds)
     started = _TENANT_BATCH_SECONDS.started(partner_id)
     try:
-        return TenantBatchOutcome(follow_ups=_plan_and_send(message_ids, event_ids))
+        return _plan_and_send(message_ids, event_ids, send_at_most)
     finally:
         _TENANT_BATCH_SECONDS.finished(partner_id, started)
         TENANT_THREADS.leave(partner_id)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from notifications.ingest.batch import ingest_batch
 from notifications.ingest.parsing import RawMessage
 from notifications.messaging.planning import events_unplanned_by_partner, messages_plan
+from notifications.messaging.sending import message_send_tenant_batch
 from notifications.models import CustomerMessage, Event, UnplannedEvent
 from tests.notifications.helpers import kafka_message
 
@@ -51,3 +52,18 @@ def test_the_sweep_finds_events_whose_planning_task_was_lost(partner, card):
     assert events_unplanned_by_partner(grace_seconds=30) == {partner.pk: [event_id]}
     messages_plan(event_ids=[event_id])
     assert events_unplanned_by_partner(grace_seconds=0) == {}
+
+
+def test_a_planning_task_sends_one_sending_batch_and_hands_the_rest_over(partner, card, providers):
+    """Planning batches are larger than sending batches (their fixed cost is spread over more events), but no task
+    sends more than one sending batch: the rest of the messages due now go to sending tasks of their own."""
+    event_ids = [pk for _ in range(3) for pk in _ingest(partner, card)[0].plans_by_partner[partner.pk]]
+    outcome = message_send_tenant_batch(partner_id=partner.pk, event_ids=event_ids, send_at_most=5)
+    planned = CustomerMessage.objects.filter(event_id__in=event_ids)
+    assert planned.count() == 12  # 3 events x (SMS, EMAIL, PUSH, IN_APP), all due now
+    assert len(outcome.to_send) == 7 and not outcome.deferred
+    assert set(planned.filter(status="PENDING").values_list("pk", flat=True)) == set(outcome.to_send)
+    assert planned.exclude(pk__in=outcome.to_send).exclude(status="PENDING").count() == 5  # sent here
+    # The handed-over ones are an ordinary sending batch.
+    message_send_tenant_batch(partner_id=partner.pk, message_ids=outcome.to_send)
+    assert not planned.filter(status="PENDING").exists()
