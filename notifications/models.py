@@ -250,8 +250,12 @@ class CustomerMessage(models.Model):
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="messages")
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    # The nullable references are indexed only where they are set (Meta.indexes): most rows of a batch have no
+    # fallback_of, a skipped row no template, an unknown cardholder's rows no cardholder, and every NULL entry cost
+    # each planned row an index insert.
     cardholder = models.ForeignKey(
-        "wallets.Cardholder", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+        "wallets.Cardholder", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages",
+        db_index=False,
     )
     channel = models.CharField(max_length=8, choices=CustomerChannel.choices)
     # The product the event was routed for (sender name and reply-to of its emails); NULL for old rows.
@@ -264,7 +268,8 @@ class CustomerMessage(models.Model):
     locale = models.CharField(max_length=16, blank=True, default="")
     # The partner's template, chosen at ingest; rendered by the worker just before the first send (rendered_at).
     template = models.ForeignKey(
-        "templates.NotificationTemplate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "templates.NotificationTemplate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
     )
     subject = models.CharField(max_length=300, blank=True, default="")
     body = models.TextField(blank=True, default="")
@@ -284,7 +289,8 @@ class CustomerMessage(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.UUIDField(null=True, blank=True)
-    fallback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    fallback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    db_index=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     # When the message reached its current outcome (sent, failed, or the provider's receipt).
@@ -301,6 +307,11 @@ class CustomerMessage(models.Model):
                 name="message_open_due_idx",
                 condition=models.Q(status__in=["PENDING", "HELD", "SENDING"]),
             ),
+            models.Index(fields=["cardholder"], name="message_cardholder_idx",
+                         condition=models.Q(cardholder__isnull=False)),
+            models.Index(fields=["template"], name="message_template_idx", condition=models.Q(template__isnull=False)),
+            models.Index(fields=["fallback_of"], name="message_fallback_of_idx",
+                         condition=models.Q(fallback_of__isnull=False)),
         ]
 
     def __str__(self) -> str:
