@@ -16,6 +16,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import uvloop
@@ -38,6 +39,16 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+async def _timed_on_loop(one: Callable[[], Awaitable[int]], count: int) -> tuple[float, float]:
+    """Seconds and CPU seconds of `count` requests made by `one()`, CHUNK at a time, after a warm-up."""
+    await asyncio.gather(*(one() for _ in range(200)))  # warm-up: connections
+    cpu, started = _cpu(), time.perf_counter()
+    for _ in range(0, count, CHUNK):
+        statuses = await asyncio.gather(*(one() for _ in range(CHUNK)))
+        assert set(statuses) == {204}, set(statuses)
+    return time.perf_counter() - started, _cpu() - cpu
+
+
 def aiohttp_on_uvloop(url: str, count: int, in_flight: int) -> tuple[float, float]:
     async def main() -> tuple[float, float]:
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
@@ -51,12 +62,7 @@ def aiohttp_on_uvloop(url: str, count: int, in_flight: int) -> tuple[float, floa
                     await response.content.read(2048)
                     return response.status
 
-            await asyncio.gather(*(one() for _ in range(200)))  # warm-up: connections
-            cpu, started = _cpu(), time.perf_counter()
-            for _ in range(0, count, CHUNK):
-                statuses = await asyncio.gather(*(one() for _ in range(CHUNK)))
-                assert set(statuses) == {204}, set(statuses)
-            return time.perf_counter() - started, _cpu() - cpu
+            return await _timed_on_loop(one, count)
 
     return uvloop.run(main())
 
@@ -173,12 +179,7 @@ def curl_on_uvloop(url: str, resolve: list[str], count: int, in_flight: int) -> 
                 finally:
                     free.append(handle)
 
-        await asyncio.gather(*(one() for _ in range(200)))
-        cpu, started = _cpu(), time.perf_counter()
-        for _ in range(0, count, CHUNK):
-            statuses = await asyncio.gather(*(one() for _ in range(CHUNK)))
-            assert set(statuses) == {204}, set(statuses)
-        return time.perf_counter() - started, _cpu() - cpu
+        return await _timed_on_loop(one, count)
 
     return uvloop.run(main())
 

@@ -238,8 +238,8 @@ class TenantBatchOutcome:
 
 def _plan_and_send(message_ids: list[int], event_ids: list[int], send_at_most: int | None) -> TenantBatchOutcome:
     due = [*message_ids, *(messages_plan(event_ids=event_ids) if event_ids else [])]
-    later = due[send_at_most:] if send_at_most is not None else []
-    return TenantBatchOutcome(follow_ups=message_send_batch(message_ids=due[: len(due) - len(later)]), to_send=later)
+    here, later = (due[:send_at_most], due[send_at_most:]) if send_at_most is not None else (due, [])
+    return TenantBatchOutcome(follow_ups=message_send_batch(message_ids=here), to_send=later)
 
 
 def message_send_tenant_batch(
