@@ -81,6 +81,9 @@ class Run:
     warmup: int = 300
     timeout: float = 600.0
     profile_dir: Path | None = None  # py-spy record of every bridge and worker during the measured window
+    # The measured window (and the processes' CPU) ends only when every customer message of the run is finished;
+    # `messages.events_per_second` is then the run's events over the time from publishing to that end.
+    await_messages: bool = False
     env: dict[str, str] = field(default_factory=dict)
     # True: the bridge, the workers and beat are started with the Procfile's own command lines, exactly as `make run`
     # starts them (only the database, Redis and topic come from the bench); the other fields' process options are
@@ -177,8 +180,10 @@ class Bench:
             _checkpoint()
             monitor = ResourceMonitor(self._watched(bridges, workers))
             wal_start = _wal_position()
+            messages_before = _last_message_id()
             monitor.start()
             profilers = [self._profile(spec.profile_dir, p) for p in processes] if spec.profile_dir else []
+            published_at = time.monotonic()
             publish_stats = publish(self.tansu.bootstrap, topic, messages, spec.rate)
             deadline = time.monotonic() + spec.timeout
             done = 0
@@ -188,6 +193,17 @@ class Bench:
                     break
                 self._check_alive(processes)
                 time.sleep(1.0)
+            customer_messages = _messages_since(messages_before)
+            if spec.await_messages:
+                # The window ends when every message of the run is planned and finished too.
+                while time.monotonic() < deadline and (customer_messages["waiting"]
+                                                       or customer_messages["events_not_planned_yet"]):
+                    self._check_alive(processes)
+                    time.sleep(0.2)
+                    customer_messages = _messages_since(messages_before)
+                seconds = time.monotonic() - published_at
+                customer_messages.update(seconds_to_finish=round(seconds, 2),
+                                         events_per_second=round(spec.events / seconds, 1))
             monitor.stop()
             wal_bytes = _wal_bytes_since(wal_start)
             for profiler in profilers:
@@ -211,7 +227,7 @@ class Bench:
                   f"{(main.get('latency_arrival_ms') or {}).get('p99', '-')} ms", flush=True)
             result.update(
                 name=spec.name, events=spec.events, expected=expected, completed=done,
-                timed_out=done < expected, publish=publish_stats, resources=resources,
+                timed_out=done < expected, publish=publish_stats, resources=resources, messages=customer_messages,
                 config={"bridges": spec.bridges, "workers": spec.workers, "pool": spec.pool,
                         "concurrency": spec.concurrency, "partitions": spec.partitions,
                         "bridge_batch": spec.bridge_batch, "rate": spec.rate, "naive": spec.naive,
@@ -372,6 +388,30 @@ def _owns_partitions(bridge: Process) -> bool:
     """The bridge's latest assignment (its log line) is not empty."""
     assignments = re.findall(r"Assigned partitions: \[([^\]]*)\]", bridge.output())
     return bool(assignments and assignments[-1].strip())
+
+
+def _last_message_id() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(id), 0) FROM notifications_customermessage")
+        return cursor.fetchone()[0]
+
+
+def _messages_since(last_id: int) -> dict[str, int]:
+    """The customer messages planned during the window, at its end: finished (sent, failed, skipped …) and still
+    waiting (pending, held or being sent), and the events whose messages are not planned yet. Whether the messages
+    worker keeps up with the webhooks is in these."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FILTER (WHERE status IN ('PENDING', 'HELD', 'SENDING')), count(*) "
+                       "FROM notifications_customermessage WHERE id > %s", [last_id])
+        waiting, planned = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM notifications_unplannedevent")
+        unplanned_events = cursor.fetchone()[0]
+    return {"planned": planned, "finished": planned - waiting, "waiting": waiting,
+            "events_not_planned_yet": unplanned_events}
 
 
 def _wal_position() -> str:

@@ -136,10 +136,13 @@ def check(results: dict) -> list[tuple[str, str, bool | None]]:
                       f"{results['latency']['config']['rate']:,.0f} events/s",
                       f"p50 {arrival['p50']:.0f} ms, p99 {arrival['p99']:.0f} ms",
                       arrival["p50"] < TARGET_P50_MS_20 and arrival["p99"] < TARGET_P99_MS_20))
-    facing = main("customer_facing").get("throughput")
-    if facing is not None:
-        lines.append((f"(issue 20) customer-facing events (webhook delivered, SMS/email/push/inbox planned) >= "
-                      f"{TARGET_CUSTOMER_FACING_20:,.0f}/s", f"{facing:,.0f}/s", facing >= TARGET_CUSTOMER_FACING_20))
+    facing = (results.get("customer_facing") or {}).get("messages") or {}
+    if facing.get("events_per_second") is not None:
+        webhooks = main("customer_facing").get("throughput") or 0
+        lines.append((f"(issue 20) customer-facing events (webhook delivered, SMS sent, email/push/inbox "
+                      f"planned; until the last message) >= {TARGET_CUSTOMER_FACING_20:,.0f}/s",
+                      f"{facing['events_per_second']:,.0f}/s (webhooks alone {webhooks:,.0f}/s)",
+                      facing["events_per_second"] >= TARGET_CUSTOMER_FACING_20))
     naive = main("naive").get("throughput")
     if thr is not None and naive:
         lines.append((f">= {TARGET_NAIVE_RATIO:.0f}x the naive design", f"{thr / naive:.1f}x ({naive:,.0f}/s)",

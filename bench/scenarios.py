@@ -17,6 +17,21 @@ def throughput(bench: Bench, events: int, *, bridges: int = 1, workers: int = 1,
     return bench.run(Run(name=name, events=events, bridges=bridges, workers=workers, **options))
 
 
+# A partner's everyday SMS template (the fairness scenario's slow one is the other extreme).
+CUSTOMER_SMS_TEMPLATE = "{{ currency }} {{ amount }} spent at {{ merchantName }}."
+
+
+def customer_facing(bench: Bench, events: int, name: str = "customer_facing", **options) -> dict:
+    """Issue 20: customer-facing events as fast as possible, for cardholders who exist: each event's webhook, and its
+    four messages planned and the SMS rendered and sent through the console provider (the product has an SMS
+    template only, and the cardholders a phone number only: email, push and inbox are planned as skipped), in a
+    messages worker of its own as the Procfile runs it. The window ends when the last message is finished."""
+    options["message_workers"] = options.get("message_workers") or 1
+    endpoint = Endpoint("bench-a", event_name="TRANSACTION_NOTIFICATION", sms_template=CUSTOMER_SMS_TEMPLATE)
+    env = {"CUSTOMER_QUIET_HOURS": "", "SMS_PROVIDER": "console", **options.pop("env", {})}
+    return bench.run(Run(name=name, events=events, endpoints=[endpoint], env=env, await_messages=True, **options))
+
+
 def defaults(bench: Bench, events: int, **options) -> dict:
     """Issue 20: the processes exactly as `make run` starts them (the Procfile's lines, the settings' defaults),
     between two runs of the bench's tuned processes with the same events."""

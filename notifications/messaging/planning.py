@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from notifications import bulk
-from notifications.messaging.routing import ROUTED_EVENT_FIELDS, plan_customer_messages
+from notifications.messaging.routing import ROUTED_EVENT_FIELDS, KnownSubjects, plan_customer_messages
 from notifications.models import Event, MessageStatus, UnplannedEvent
 
 _UNPLANNED = connection.ops.quote_name(UnplannedEvent._meta.db_table)
@@ -30,9 +30,10 @@ _CLAIM_SQL = f"""
 """  # noqa: S608 - names from the models' metadata
 
 
-def messages_plan(*, event_ids: list[int]) -> list[int]:
+def messages_plan(*, event_ids: list[int], known: KnownSubjects | None = None) -> list[int]:
     """Plan the messages of the customer-facing events among `event_ids` not planned yet; returns the ids of the
-    messages to send now (PENDING; HELD ones wait for the end of quiet hours)."""
+    messages to send now (PENDING; HELD ones wait for the end of quiet hours). `known`: the task's resolved subjects
+    (routing.subjects_resolve), filled in here for the sending that follows."""
     if not event_ids:
         return []
     with transaction.atomic():
@@ -43,7 +44,7 @@ def messages_plan(*, event_ids: list[int]) -> list[int]:
             return []
         # Only what routing reads: the stored bodies and the rest were a quarter of the events' loading.
         events = list(Event.objects.filter(pk__in=claimed).only(*ROUTED_EVENT_FIELDS).order_by("id"))
-        rows = plan_customer_messages(events)
+        rows = plan_customer_messages(events, known=known)
         bulk.copy_insert(rows)
     return [row.pk for row in rows if row.status == MessageStatus.PENDING]
 

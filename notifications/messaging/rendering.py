@@ -7,7 +7,7 @@ with skip reason `template_error`, its fallback channel tried), and nothing else
 import logging
 from dataclasses import dataclass
 
-from notifications.messaging.routing import SkipReason, subjects_resolve
+from notifications.messaging.routing import KnownSubjects, SkipReason, subjects_resolve
 from notifications.models import CustomerMessage
 from templates.rendering import TemplateContentError, template_content_render
 from templates.variables import Subject, template_context
@@ -51,14 +51,15 @@ def message_render(message: CustomerMessage, *, subject: Subject | None) -> Rend
     return Rendered(subject=rendered.subject[:_SUBJECT_MAX], body=rendered.body, html=rendered.html)
 
 
-def messages_render(messages: list[CustomerMessage]) -> dict[int, Rendered]:
+def messages_render(messages: list[CustomerMessage], known: KnownSubjects | None = None) -> dict[int, Rendered]:
     """`message_render` for the messages among `messages` that are not rendered yet, with what they are about
-    resolved for all of them at once (a few queries per batch). Keyed by message id."""
+    resolved for all of them at once (a few queries per batch, none for the events in `known`). Keyed by message
+    id."""
     # Not rendered yet: those with a template, and those whose template was deleted before they were rendered
     # (no template and no text). A row with text and no template was written rendered (a test send, old rows).
     todo = [m for m in messages if m.rendered_at is None and (m.template_id is not None or not m.body)]
     if not todo:
         return {}
     events = list({m.event_id: m.event for m in todo}.values())
-    subjects = dict(zip((e.pk for e in events), subjects_resolve(events), strict=True))
+    subjects = dict(zip((e.pk for e in events), subjects_resolve(events, known), strict=True))
     return {m.pk: message_render(m, subject=subjects[m.event_id]) for m in todo}

@@ -15,13 +15,13 @@ number is never sent.
 re-held messages and new fallbacks); `message_due_ids` is what the re-enqueue sweep finds."""
 
 import logging
+import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, F, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.logging import log_context
@@ -37,7 +37,7 @@ from notifications.messaging.channels import (
 from notifications.messaging.planning import messages_plan
 from notifications.messaging.receipts import message_undelivered_follow_up
 from notifications.messaging.rendering import Rendered, messages_render
-from notifications.messaging.routing import message_fallback_plan, subjects_resolve
+from notifications.messaging.routing import KnownSubjects, message_fallback_plan, subjects_resolve
 from notifications.models import CustomerChannel, CustomerMessage, MessageStatus
 from notifications.slots import TENANT_THREADS, DurationAverage
 from subscriptions.catalog import get_event
@@ -133,26 +133,68 @@ def _refuse(message: CustomerMessage) -> dict[int, float]:
                  html_body=guards.mask_card_numbers(message.html_body))
 
 
-def _record_sent(message: CustomerMessage, provider_message_id: str) -> dict[int, float]:
-    """SENT, or the provider's receipt when it overtook us (a status callback can arrive before this write): then
-    an UNDELIVERED receipt's consequences are this worker's to draw (`receipts.message_undelivered_follow_up`)."""
-    now = timezone.now()
-    with transaction.atomic():
-        if not _record(
-            message, status=sql.STATUS_AFTER_SEND, provider_message_id=provider_message_id[:200], sent_at=now,
-            finished_at=Coalesce(F("receipt_at"), Value(now, output_field=DateTimeField())), last_error="",
-            lease_expires_at=None,
-        ):
+# Successful sends are recorded in groups, one statement each (sql.messages_record_sent): at most RECORD_GROUP_SIZE
+# messages, and none waits more than RECORD_GROUP_SECONDS (plus the send in progress) for its record. One statement
+# per message was most of the messaging worker's database time (docs/profiles/). The bound also bounds what a worker
+# killed mid-chunk sends again once its lease expires (at-least-once): the group, where it was one message.
+RECORD_GROUP_SIZE = 20
+RECORD_GROUP_SECONDS = 0.1
+
+
+class _SentGroup:
+    """Messages of one claim (`token`) their provider accepted, whose record is not written yet."""
+
+    def __init__(self, token: uuid.UUID) -> None:
+        self.token = token
+        self.waiting: list[tuple[CustomerMessage, str]] = []
+        self.first_at = 0.0
+
+    def add(self, message: CustomerMessage, provider_message_id: str) -> None:
+        if not self.waiting:
+            self.first_at = time.monotonic()
+        self.waiting.append((message, provider_message_id[:200]))
+
+    def due(self) -> bool:
+        return bool(self.waiting) and (len(self.waiting) >= RECORD_GROUP_SIZE
+                                       or time.monotonic() - self.first_at >= RECORD_GROUP_SECONDS)
+
+    def flush(self) -> dict[int, float]:
+        """SENT for each waiting message still held, or the provider's receipt when it overtook us (a status
+        callback can arrive before this write): then an UNDELIVERED receipt's consequences are this worker's to
+        draw (`receipts.message_undelivered_follow_up`), in the transaction that records it."""
+        waiting, self.waiting = self.waiting, []
+        if not waiting:
             return {}
-        message.refresh_from_db(fields=["status", "provider_message_id", "provider_error_code"])
-        if message.status != MessageStatus.UNDELIVERED:
-            return {}
-        return message_undelivered_follow_up(message, now=now)
+        now = timezone.now()
+        sent = [sql.SentMessage(message_id=m.pk, provider_message_id=provider_id, rendered=_rendered_text(m))
+                for m, provider_id in waiting]
+        follow_ups: dict[int, float] = {}
+        with transaction.atomic():
+            written = sql.messages_record_sent(self.token, sent, now)
+            for message, provider_id in waiting:
+                if message.pk not in written:
+                    logger.warning("Claim on message %s was lost (lease expired); outcome not recorded", message.pk)
+                    continue
+                message.status, message.provider_error_code = written[message.pk]
+                message.provider_message_id = provider_id
+                if message.status == MessageStatus.UNDELIVERED:
+                    follow_ups.update(message_undelivered_follow_up(message, now=now))
+        return follow_ups
+
+
+def _rendered_text(message: CustomerMessage) -> tuple[str, str, str, datetime] | None:
+    """The text rendered for this attempt (written with its outcome), or None when an earlier attempt's is kept."""
+    now = getattr(message, "rendered_now", None)
+    if not now:
+        return None
+    return now["subject"], now["body"], now["html_body"], now["rendered_at"]
 
 
 def _send_one(
-    message: CustomerMessage, adapters: dict[str, ChannelAdapter], rendered: Rendered | None
+    message: CustomerMessage, adapters: dict[str, ChannelAdapter], rendered: Rendered | None, sent: _SentGroup
 ) -> dict[int, float]:
+    """Send one claimed message; a success joins `sent` (recorded with its group), any other outcome is written
+    now. Returns {message id: delay} to enqueue again (a retry, a re-held message or a fallback)."""
     if rendered is not None:
         if rendered.error:
             # The partner's template failed for this message only: it is not sent, and its fallback channel is tried.
@@ -178,7 +220,8 @@ def _send_one(
         error = TransportError(f"{type(exc).__name__}: {exc}", permanent=False)
     else:
         logger.info("Message %s sent via %s (%s)", message.pk, message.channel, result.provider_message_id)
-        return _record_sent(message, result.provider_message_id)
+        sent.add(message, result.provider_message_id)
+        return {}
 
     now = timezone.now()
     attempts = message.attempt_count
@@ -203,8 +246,9 @@ def _send_one(
     return {message.pk: delay}
 
 
-def message_send_batch(*, message_ids: list[int]) -> dict[int, float]:
-    """Claim the due messages among `message_ids`, send them and record each outcome once.
+def message_send_batch(*, message_ids: list[int], known: KnownSubjects | None = None) -> dict[int, float]:
+    """Claim the due messages among `message_ids`, send them and record each outcome once. `known`: what the
+    task's events are about, when its planning resolved them (routing.subjects_resolve).
 
     Returns {message_id: delay_seconds} for every message to enqueue again: retries, messages re-held for quiet
     hours and new fallback messages. Messages not due or claimed by another worker are left alone."""
@@ -215,11 +259,19 @@ def message_send_batch(*, message_ids: list[int]) -> dict[int, float]:
     # Claim in chunks so every lease covers only the sends that follow it.
     for start in range(0, len(ids), chunk):
         claimed = _claim(ids[start : start + chunk])
-        rendered = messages_render(claimed)
-        for message in claimed:
-            with log_context(message_id=message.pk, event_id=message.event.event_id,
-                             tenant=message.event.partner.tenant_id):
-                requeue.update(_send_one(message, adapters, rendered.get(message.pk)))
+        if not claimed:
+            continue
+        rendered = messages_render(claimed, known)
+        sent = _SentGroup(claimed[0].claim_token)  # one claim: the chunk's messages share its token
+        try:
+            for message in claimed:
+                if sent.due():
+                    requeue.update(sent.flush())
+                with log_context(message_id=message.pk, event_id=message.event.event_id,
+                                 tenant=message.event.partner.tenant_id):
+                    requeue.update(_send_one(message, adapters, rendered.get(message.pk), sent))
+        finally:
+            requeue.update(sent.flush())
     return requeue
 
 
@@ -237,9 +289,10 @@ class TenantBatchOutcome:
 
 
 def _plan_and_send(message_ids: list[int], event_ids: list[int], send_at_most: int | None) -> TenantBatchOutcome:
-    due = [*message_ids, *(messages_plan(event_ids=event_ids) if event_ids else [])]
+    known: KnownSubjects = {}  # planning resolves each event's cardholder and card; rendering reuses them
+    due = [*message_ids, *(messages_plan(event_ids=event_ids, known=known) if event_ids else [])]
     here, later = (due[:send_at_most], due[send_at_most:]) if send_at_most is not None else (due, [])
-    return TenantBatchOutcome(follow_ups=message_send_batch(message_ids=here), to_send=later)
+    return TenantBatchOutcome(follow_ups=message_send_batch(message_ids=here, known=known), to_send=later)
 
 
 def message_send_tenant_batch(

@@ -6,12 +6,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications import guards, retry
+from notifications.messaging import sending
 from notifications.messaging.routing import plan_customer_messages
-from notifications.messaging.sending import _claim, _send_one, message_due_ids, message_send_batch
-from notifications.models import CustomerMessage
+from notifications.messaging.sending import _claim, _send_one, _SentGroup, message_due_ids, message_send_batch
+from notifications.models import CustomerMessage, InboxMessage
 from tests.notifications.messaging.fakes import Scripted
 from tests.templates_app.factories import QuietHoursPolicyFactory, make_event
 
@@ -221,9 +223,74 @@ def test_an_outcome_is_not_recorded_by_a_worker_that_lost_its_claim(partner, car
     [claimed] = _claim([sms.pk])
     # Meanwhile the lease expired and another worker re-claimed the row with its own token.
     CustomerMessage.objects.filter(pk=sms.pk).update(claim_token="00000000-0000-0000-0000-000000000001")
-    _send_one(claimed, {}, None)
+    sent = _SentGroup(claimed.claim_token)
+    assert _send_one(claimed, {}, None, sent) == {}
+    assert sent.flush() == {}
     sms.refresh_from_db()
     assert (sms.status, str(sms.claim_token)) == ("SENDING", "00000000-0000-0000-0000-000000000001")
+
+
+def _record_statements(queries) -> list[str]:
+    table = CustomerMessage._meta.db_table
+    return [q["sql"] for q in queries if q["sql"].lstrip().startswith(f'UPDATE "{table}" AS m')]
+
+
+def test_successful_sends_are_recorded_in_one_statement_per_group(partner, card, providers, monkeypatch):
+    rows = _plan(partner, card)
+    with CaptureQueriesContext(connection) as queries:
+        assert message_send_batch(message_ids=[r.pk for r in rows.values()]) == {}
+    assert len(_record_statements(queries)) == 1
+    for m in CustomerMessage.objects.filter(pk__in=[r.pk for r in rows.values()]):
+        assert (m.status, m.last_error, m.lease_expires_at) == ("SENT", "", None)
+        assert m.provider_message_id and m.sent_at == m.finished_at and m.rendered_at
+        assert m.body  # the text rendered for this attempt is written with its outcome
+
+    # A full group is written before the next send: groups of two, four messages, two statements.
+    monkeypatch.setattr(sending, "RECORD_GROUP_SIZE", 2)
+    rows = _plan(partner, card)
+    with CaptureQueriesContext(connection) as queries:
+        message_send_batch(message_ids=[r.pk for r in rows.values()])
+    assert len(_record_statements(queries)) == 2
+    assert set(CustomerMessage.objects.filter(pk__in=[r.pk for r in rows.values()])
+               .values_list("status", flat=True)) == {"SENT"}
+
+
+def test_a_group_waits_no_longer_than_its_time_bound(partner, card, providers, monkeypatch):
+    """A slow provider after a success does not leave the success unrecorded for a whole chunk: once the bound has
+    passed, the waiting records are written before the next send."""
+    monkeypatch.setattr(sending, "RECORD_GROUP_SECONDS", 0.0)
+    rows = _plan(partner, card)
+    with CaptureQueriesContext(connection) as queries:
+        message_send_batch(message_ids=[r.pk for r in rows.values()])
+    assert len(_record_statements(queries)) == len(rows)
+
+
+def test_a_group_writes_the_messages_it_still_holds_and_skips_the_one_taken_over(partner, card, providers):
+    rows = _plan(partner, card)
+    claimed = _claim([rows["SMS"].pk, rows["EMAIL"].pk])
+    CustomerMessage.objects.filter(pk=rows["EMAIL"].pk).update(claim_token="00000000-0000-0000-0000-000000000002")
+    sent = _SentGroup(claimed[0].claim_token)
+    for message in claimed:
+        _send_one(message, {}, None, sent)
+    assert sent.flush() == {}
+    sms, email = (CustomerMessage.objects.get(pk=rows[c].pk) for c in ("SMS", "EMAIL"))
+    assert sms.status == "SENT" and sms.provider_message_id.startswith("SM")
+    assert (email.status, email.provider_message_id) == ("SENDING", "")
+
+
+def test_an_in_app_message_sent_again_keeps_its_one_inbox_entry(partner, card, providers):
+    inbox = _plan(partner, card)["IN_APP"]
+    message_send_batch(message_ids=[inbox.pk])
+    inbox.refresh_from_db()
+    [entry] = InboxMessage.objects.filter(message=inbox)
+    assert inbox.provider_message_id == f"inbox-{entry.pk}"
+    # An at-least-once resend (the worker died before its record): the same entry, nothing added.
+    CustomerMessage.objects.filter(pk=inbox.pk).update(status="PENDING", next_attempt_at=timezone.now())
+    message_send_batch(message_ids=[inbox.pk])
+    inbox.refresh_from_db()
+    assert InboxMessage.objects.filter(message=inbox).count() == 1
+    assert (inbox.status, inbox.provider_message_id) == ("SENT", f"inbox-{entry.pk}")
+    assert (entry.title, entry.body) == (inbox.subject, inbox.body)
 
 
 def test_message_due_ids_lists_only_due_work(partner, card):

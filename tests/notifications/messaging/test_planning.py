@@ -5,6 +5,8 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications.ingest.batch import ingest_batch
@@ -13,6 +15,7 @@ from notifications.messaging.planning import events_unplanned_by_partner, messag
 from notifications.messaging.sending import message_send_tenant_batch
 from notifications.models import CustomerMessage, Event, UnplannedEvent
 from tests.notifications.helpers import kafka_message
+from wallets.models import Card
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sample_templates", "no_default_quiet_hours")]
 
@@ -67,3 +70,19 @@ def test_a_planning_task_sends_one_sending_batch_and_hands_the_rest_over(partner
     # The handed-over ones are an ordinary sending batch.
     message_send_tenant_batch(partner_id=partner.pk, message_ids=outcome.to_send)
     assert not planned.filter(status="PENDING").exists()
+
+
+def test_a_planning_task_resolves_each_event_once_for_planning_and_rendering(partner, card, providers):
+    """Planning finds each event's cardholder and card; rendering the messages it sends right away reuses them
+    instead of looking them up again."""
+    event_ids = [pk for _ in range(2) for pk in _ingest(partner, card)[0].plans_by_partner[partner.pk]]
+    card_table = Card._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        outcome = message_send_tenant_batch(partner_id=partner.pk, event_ids=event_ids)
+    assert outcome.to_send == [] and not outcome.deferred
+    card_lookups = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and f'FROM "{card_table}"' in q["sql"]]
+    assert len(card_lookups) == 1
+    sent = CustomerMessage.objects.filter(event_id__in=event_ids)
+    assert sent.count() == 8 and set(sent.values_list("status", flat=True)) == {"SENT"}
+    # Rendered for the card the events name.
+    assert all("4242" in m.body for m in sent.filter(channel="SMS"))
